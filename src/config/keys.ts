@@ -1,0 +1,56 @@
+/**
+ * The DHCore configuration vocabulary. Environment names are upper-case; the INI file uses the same
+ * names lower-cased (DESIGN §2).
+ */
+
+/** Configuration keys: the environment beats the file. */
+export const CONFIG_KEYS = [
+  'DHCORE_ENDPOINT',
+  'DHCORE_ISSUER',
+  'DHCORE_CLIENT_ID',
+  'OAUTH2_TOKEN_ENDPOINT',
+] as const;
+
+/** Credential keys: the file beats the environment (Python SDK parity). */
+export const CREDENTIAL_KEYS = [
+  'DHCORE_PERSONAL_ACCESS_TOKEN',
+  'DHCORE_ACCESS_TOKEN',
+  'DHCORE_REFRESH_TOKEN',
+  'DHCORE_USER',
+  'DHCORE_PASSWORD',
+  'DHCORE_EXPIRES_AT',
+] as const;
+
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
+export type CredentialKey = (typeof CREDENTIAL_KEYS)[number];
+export type KnownKey = ConfigKey | CredentialKey;
+
+/** Keys whose value is a URL: one pair of wrapping backticks/quotes is stripped (docs copy-paste). */
+export const URL_KEYS: readonly string[] = ['dhcore_endpoint', 'dhcore_issuer', 'oauth2_token_endpoint'];
+
+/** Keys we write after obtaining tokens, beside `dhcore_expires_at`. */
+export const TOKEN_FILE_KEYS = [
+  'dhcore_access_token',
+  'dhcore_refresh_token',
+  'dhcore_id_token',
+  'dhcore_expires_at',
+  'dhcore_refresh_at',
+] as const;
+
+/** Profile chosen when nothing names one. */
+export const DEFAULT_PROFILE = '__default';
+/** `[DEFAULT]` key naming the current profile, shared with the Python SDK and `dhcli`. */
+export const CURRENT_ENVIRONMENT_KEY = 'current_environment';
+
+/**
+ * Is this key's value a secret? Known token/password keys, plus anything that looks like one
+ * (`aws_secret_access_key`, `db_password`, `*_token`, …), so store credentials handed out with the
+ * `credentials` scope are hidden too.
+ */
+export function isSecretKey(key: string): boolean {
+  const k = key.toLowerCase();
+  if (NOT_SECRET.has(k) || k.endsWith('_token_type') || k.endsWith('_endpoint') || k.endsWith('_url')) return false;
+  return /(token|password|passwd|secret|pat|credential|session|key)/.test(k);
+}
+
+const NOT_SECRET = new Set(['dhcore_expires_at', 'dhcore_refresh_at', 'current_environment']);
