@@ -49,7 +49,8 @@ export const CURRENT_ENVIRONMENT_KEY = 'current_environment';
  */
 export function isSecretKey(key: string): boolean {
   const k = key.toLowerCase();
-  if (NOT_SECRET.has(k) || k.endsWith('_token_type') || k.endsWith('_endpoint') || k.endsWith('_url')) return false;
+  if (NOT_SECRET.has(k) || k.endsWith('_token_type') || k.endsWith('_endpoint') || k.endsWith('_url'))
+    return false;
   return /(token|password|passwd|secret|pat|credential|session|key)/.test(k);
 }
 

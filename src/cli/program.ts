@@ -1,0 +1,32 @@
+import { Command } from 'commander';
+import { register as registerStatus } from './commands/status.js';
+
+const EXIT_HELP = `
+Exit codes:
+  0  success
+  1  unexpected failure
+  2  usage error (unknown command or option)
+  3  configuration error (missing endpoint, bad INI syntax, unknown profile)
+  4  authentication error (credentials refused or missing: run 'dhcore login')
+  5  network or server error (DHCore or the token endpoint unreachable or misbehaving)
+
+Environment:
+  DH_CONFIG   config file (default ~/.dhcore.ini)
+  DH_NAME     profile to use (default: [DEFAULT] current_environment, else __default)
+  DHCORE_*    endpoint, issuer, client id and credentials (see README)
+  NO_COLOR    disable colours`;
+
+/** The `dhcore` command tree. Each command lives in `commands/<name>.ts` and registers itself here. */
+export function buildProgram(): Command {
+  const program = new Command('dhcore')
+    .description('Working credentials for DHCore (DigitalHub) from your shell.')
+    .option('--config <file>', 'config file (default: $DH_CONFIG or ~/.dhcore.ini)')
+    .option('-e, --env <profile>', 'profile (environment) to use (default: $DH_NAME or the current one)')
+    .option('--json', 'machine-readable JSON output')
+    .option('--debug', 'print diagnostic detail to stderr (never secrets)')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', EXIT_HELP)
+    .exitOverride();
+  registerStatus(program);
+  return program;
+}

@@ -1,0 +1,226 @@
+import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
+import { ConfigError } from '../errors.js';
+import { redactRecord, redactUrl } from '../redact.js';
+import { warnOnce } from '../warnings.js';
+import { IniDocument } from './ini.js';
+import { CONFIG_KEYS, CREDENTIAL_KEYS, CURRENT_ENVIRONMENT_KEY, URL_KEYS } from './keys.js';
+import { chooseProfile, configFilePath, type ProfileOrigin } from './location.js';
+import type { AuthMethod, ResolvedConfig, ResolveOptions, ValueSource } from './types.js';
+
+export { configFilePath } from './location.js';
+export type { AuthMethod, ResolvedConfig, ResolveOptions, ValueSource } from './types.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const CONFIG_FILE_KEYS = new Set(CONFIG_KEYS.map((k) => k.toLowerCase()));
+const CREDENTIAL_FILE_KEYS = CREDENTIAL_KEYS.map((k) => k.toLowerCase());
+
+/** The config file, parsed; `null` when it does not exist (a missing file is not an error). */
+export function readConfigDocument(file: string): IniDocument | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    throw new ConfigError(
+      'config_unreadable',
+      `Cannot read config file ${file} (${code ?? 'error'}): fix its permissions (chmod 600 ${file}) or point DH_CONFIG at another file.`,
+      { cause: err, file },
+    );
+  }
+  return IniDocument.parse(text, file);
+}
+
+/**
+ * Resolve which DHCore, profile, credentials and auth method apply — from options, environment and the
+ * config file, exactly as the Python SDK does (DESIGN §2–§3). No network, no writes.
+ *
+ * @example
+ * const cfg = resolveConfig({ profile: 'staging' });
+ * console.log(cfg.endpoint, cfg.authMethod, cfg.sources.dhcore_endpoint); // 'https://…' 'oauth2' 'file'
+ */
+export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
+  const env = opts.env ?? process.env;
+  const configFile = opts.configFile?.trim() || configFilePath(env);
+  const doc = readConfigDocument(configFile);
+  const { profile, origin } = chooseProfile(opts.profile, env, doc?.get('DEFAULT', CURRENT_ENVIRONMENT_KEY));
+  const fileValues = profileValues(doc, profile);
+
+  const values: Record<string, string> = {};
+  const sources: Record<string, ValueSource> = {};
+  const put = (key: string, value: string | undefined, source: ValueSource) => {
+    if (value === undefined || value === '' || key in values) return;
+    values[key] = value;
+    sources[key] = source;
+  };
+
+  const overrides = lowerKeys(opts.overrides ?? {});
+  for (const [key, value] of Object.entries(overrides)) put(key, value, 'option');
+  for (const key of CONFIG_FILE_KEYS) put(key, envValue(env, key), 'env');
+  for (const [key, value] of Object.entries(fileValues ?? {})) put(key, value, 'file');
+  for (const key of CREDENTIAL_FILE_KEYS) put(key, envValue(env, key), 'env');
+
+  for (const key of URL_KEYS) {
+    const value = values[key];
+    if (value === undefined) continue;
+    const unwrapped = unwrapQuoted(value.trim());
+    if (unwrapped !== value.trim()) {
+      warnOnce(
+        `DHCORE_QUOTED_${key}`,
+        `${key} (${describeSource(sources[key], configFile, profile)}) was wrapped in quotes or backticks; using the value inside them. Remove them to silence this warning.`,
+      );
+    }
+    values[key] = unwrapped;
+  }
+
+  if (fileValues === undefined && origin !== 'default' && doc && values.dhcore_endpoint === undefined) {
+    throw unknownProfile(profile, origin, doc, configFile);
+  }
+  const endpoint = validateEndpoint(values.dhcore_endpoint, sources.dhcore_endpoint, configFile, profile);
+  values.dhcore_endpoint = endpoint;
+  return new Resolution(profile, configFile, doc !== null, endpoint, values, sources);
+}
+
+/** The auth method the merged credentials select; first match wins (DESIGN §3). */
+export function chooseAuthMethod(get: (key: string) => string | undefined): AuthMethod {
+  if (get('dhcore_personal_access_token')) return 'exchange';
+  // A refresh token alone can still obtain an access token, so it selects oauth2 too.
+  if (get('dhcore_refresh_token')) return 'oauth2';
+  if (get('dhcore_access_token')) return 'access_token_only';
+  if (get('dhcore_user') && get('dhcore_password')) return 'basic';
+  return 'none';
+}
+
+function profileValues(doc: IniDocument | null, profile: string): Record<string, string> | undefined {
+  if (!doc?.hasSection(profile)) return undefined;
+  const items = doc.items(profile);
+  // current_environment lives in [DEFAULT] and is inherited by every section; it is not a profile key.
+  delete items[CURRENT_ENVIRONMENT_KEY];
+  return items;
+}
+
+function envValue(env: Env, fileKey: string): string | undefined {
+  const value = env[fileKey.toUpperCase()];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function lowerKeys(record: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(record)) out[key.toLowerCase()] = value;
+  return out;
+}
+
+/** Strip ONE matching pair of backticks or quotes, as found around URLs copied from the docs. */
+export function unwrapQuoted(value: string): string {
+  const first = value[0];
+  if (value.length >= 2 && (first === '`' || first === '"' || first === "'") && value.endsWith(first)) {
+    return value.slice(1, -1).trim();
+  }
+  return value;
+}
+
+function describeSource(source: ValueSource | undefined, file: string, profile: string): string {
+  if (source === 'env') return 'from the environment';
+  if (source === 'option') return 'from the options passed in code';
+  return `from [${profile}] in ${file}`;
+}
+
+function validateEndpoint(
+  raw: string | undefined,
+  source: ValueSource | undefined,
+  file: string,
+  profile: string,
+): string {
+  if (raw === undefined || raw.trim() === '') {
+    throw new ConfigError(
+      'config_missing_endpoint',
+      `No DHCore endpoint for profile "${profile}": set DHCORE_ENDPOINT, add dhcore_endpoint to [${profile}] in ${file}, or run 'dhcore register <endpoint> -e ${profile}'.`,
+      { file },
+    );
+  }
+  const endpoint = raw.trim().replace(/\/+$/, '');
+  if (!/^https?:\/\/[^\s/?#]+/i.test(endpoint)) {
+    const key = source === 'file' ? 'dhcore_endpoint' : 'DHCORE_ENDPOINT';
+    throw new ConfigError(
+      'config_invalid_endpoint',
+      `${key} ${describeSource(source, file, profile)} is "${redactUrl(endpoint)}": it must start with http:// or https:// (for example https://${endpoint.replace(/^[a-z]*:?\/*/i, '') || 'dhcore.example.com'}).`,
+      { file },
+    );
+  }
+  return endpoint;
+}
+
+function unknownProfile(profile: string, origin: ProfileOrigin, doc: IniDocument, file: string): ConfigError {
+  const known = doc.sections();
+  const how =
+    origin === 'env' ? ' (from $DH_NAME)' : origin === 'file' ? ' (from [DEFAULT] current_environment)' : '';
+  const list = known.length > 0 ? `known profiles: ${known.join(', ')}` : 'the file has no profiles';
+  return new ConfigError(
+    'config_unknown_profile',
+    `Profile "${profile}"${how} is not in ${file}; ${list}. Use one of them with -e/--env, or run 'dhcore register <endpoint> -e ${profile}'.`,
+    { file },
+  );
+}
+
+/** Immutable resolution result. Secret values live in a private field so they never show up when printed. */
+class Resolution implements ResolvedConfig {
+  readonly #values: Readonly<Record<string, string>>;
+  readonly authMethod: AuthMethod;
+  readonly issuer: string;
+  readonly clientId: string | undefined;
+  readonly tokenEndpoint: string | undefined;
+  readonly expiresAt: string | undefined;
+
+  constructor(
+    readonly profile: string,
+    readonly configFile: string,
+    readonly fileExists: boolean,
+    readonly endpoint: string,
+    values: Record<string, string>,
+    readonly sources: Readonly<Record<string, ValueSource>>,
+  ) {
+    this.#values = Object.freeze(values);
+    Object.freeze(sources);
+    this.authMethod = chooseAuthMethod((k) => this.#values[k]);
+    this.issuer = values.dhcore_issuer ?? endpoint;
+    this.clientId = values.dhcore_client_id;
+    this.tokenEndpoint = values.oauth2_token_endpoint;
+    this.expiresAt = values.dhcore_expires_at;
+  }
+
+  get(key: string): string | undefined {
+    return this.#values[key.toLowerCase()];
+  }
+
+  keys(): string[] {
+    return Object.keys(this.#values);
+  }
+
+  values(): Record<string, string> {
+    return { ...this.#values };
+  }
+
+  /** What JSON.stringify and util.inspect show: everything but secret values. */
+  toJSON(): Record<string, unknown> {
+    return {
+      profile: this.profile,
+      configFile: this.configFile,
+      endpoint: this.endpoint,
+      issuer: this.issuer,
+      authMethod: this.authMethod,
+      expiresAt: this.expiresAt,
+      sources: this.sources,
+      values: redactRecord(this.#values),
+    };
+  }
+
+  toString(): string {
+    return `ResolvedConfig(${this.profile} → ${this.endpoint}, ${this.authMethod})`;
+  }
+
+  [inspect.custom](): string {
+    return `ResolvedConfig ${inspect(this.toJSON(), { depth: 3 })}`;
+  }
+}
