@@ -1,0 +1,415 @@
+/**
+ * The `~/.dhcore.ini` dialect: Python `configparser` with its default settings, read exactly as Python
+ * reads it, and edited without losing a byte of what we did not touch.
+ *
+ * This layer is ours because no npm package both reads configparser files faithfully (continuation
+ * lines, `[DEFAULT]` inheritance, `%` interpolation, strict duplicates) and edits them losslessly
+ * (comments, blank lines, order, spacing). It is proved against python3's configparser in
+ * `test/ini-python.test.ts`.
+ *
+ * Model: the file is kept as a list of lines (text + its own line ending). A scan that replays
+ * configparser's `_read` state machine classifies the lines and indexes sections and keys; edits splice
+ * lines and re-run the scan, so the model can never drift from what Python would read.
+ */
+import { ConfigError } from '../errors.js';
+
+const DEFAULT_SECTION = 'DEFAULT';
+const MAX_INTERPOLATION_DEPTH = 10;
+
+/** Python's `str.isspace()` set (identical to `re`'s `\s` for str patterns); differs from JS `\s`. */
+const WS = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const STRIP_RE = new RegExp(`^[${WS}]+|[${WS}]+$`, 'g');
+const RSTRIP_RE = new RegExp(`[${WS}]+$`);
+const LEAD_WS_RE = new RegExp(`^[${WS}]*`);
+const NEWLINE_RE = /\r\n|\r|\n/;
+const KEYREF_RE = /^%\(([^)]+)\)s/;
+
+const strip = (s: string): string => s.replace(STRIP_RE, '');
+const rstrip = (s: string): string => s.replace(RSTRIP_RE, '');
+const leadingWs = (s: string): string => LEAD_WS_RE.exec(s)?.[0] ?? '';
+
+interface Line {
+  text: string;
+  /** The line's own terminator ('\n', '\r\n', '\r'), '' for a last line without one. */
+  eol: string;
+}
+
+type Kind = 'blank' | 'comment' | 'header' | 'key' | 'cont';
+
+interface Entry {
+  key: string;
+  /** Raw value as configparser stores it (continuations joined with '\n', right-stripped). */
+  raw: string;
+  /** Index of the key line and of the last continuation line of its value. */
+  start: number;
+  end: number;
+}
+
+interface Section {
+  name: string;
+  /** Indexes of its header lines (only `[DEFAULT]` may appear more than once, or not at all). */
+  headers: number[];
+  entries: Map<string, Entry>;
+}
+
+interface ScanResult {
+  sections: Map<string, Section>;
+  defaults: Section;
+  kinds: Kind[];
+}
+
+export class IniDocument {
+  readonly file: string | undefined;
+  private readonly bom: string;
+  private lines: Line[];
+  private readonly nl: string;
+  private index: ScanResult;
+
+  private constructor(text: string, file: string | undefined) {
+    this.file = file;
+    this.bom = text.startsWith('\ufeff') ? '\ufeff' : '';
+    this.lines = splitLines(this.bom ? text.slice(1) : text);
+    this.nl = this.lines.find((l) => l.eol !== '')?.eol ?? '\n';
+    this.index = scan(this.lines, file);
+  }
+
+  /** Parse like Python configparser defaults (see the module comment); throws ConfigError on bad input. */
+  static parse(text: string, file?: string): IniDocument {
+    return new IniDocument(text, file);
+  }
+
+  static empty(file?: string): IniDocument {
+    return new IniDocument('', file);
+  }
+
+  /** Section names in file order, without DEFAULT (like configparser.sections()). */
+  sections(): string[] {
+    return [...this.index.sections.keys()];
+  }
+
+  /** Whether the section exists; for 'DEFAULT', whether the file has a `[DEFAULT]` header. */
+  hasSection(name: string): boolean {
+    return name === DEFAULT_SECTION ? this.index.defaults.headers.length > 0 : this.index.sections.has(name);
+  }
+
+  /** Interpolated value with [DEFAULT] inheritance; key case-insensitive; undefined if absent. */
+  get(section: string, key: string): string | undefined {
+    const entry = this.lookup(section, key.toLowerCase());
+    return entry && this.interpolate(section, entry);
+  }
+
+  /** All keys → interpolated values, own keys first then inherited DEFAULT ones (like dict(cp[section])). */
+  items(section: string): Record<string, string> {
+    const own = this.section(section);
+    if (!own) {
+      throw new ConfigError('config_no_section', `${where(this.file)}: no section [${section}]`, {
+        file: this.file,
+      });
+    }
+    const out = new Map<string, string>();
+    for (const s of own === this.index.defaults ? [own] : [own, this.index.defaults]) {
+      for (const entry of s.entries.values()) {
+        if (!out.has(entry.key)) out.set(entry.key, this.interpolate(section, entry));
+      }
+    }
+    return Object.fromEntries(out); // own data properties, even for a key named '__proto__'
+  }
+
+  /** Raw (uninterpolated) value as stored, with [DEFAULT] inheritance. */
+  getRaw(section: string, key: string): string | undefined {
+    return this.lookup(section, key.toLowerCase())?.raw;
+  }
+
+  /** Keys defined directly in a section (lower-case), without inherited DEFAULT ones. */
+  ownKeys(section: string): string[] {
+    return [...(this.section(section)?.entries.keys() ?? [])];
+  }
+
+  /**
+   * Set a value so that configparser reads back `value` (with '%' written as '%%'). configparser strips
+   * each line of a value, drops trailing empty lines and reads '\r' as a line break, so the value read
+   * back is normalized the same way; a continuation line starting with '#' or ';' cannot be stored
+   * (configparser would read it as a comment) and is refused with 'config_invalid_value'.
+   */
+  set(section: string, key: string, value: string): void {
+    this.checkSection(section);
+    this.checkKey(key);
+    const k = key.toLowerCase();
+    const valueLines = this.valueLines(section, k, value);
+    let sect = this.section(section);
+    if (!sect || (sect === this.index.defaults && sect.headers.length === 0)) {
+      this.addSection(section);
+      sect = this.section(section)!;
+    }
+    const existing = sect.entries.get(k);
+    if (existing) {
+      const indent = leadingWs(this.lines[existing.start]!.text);
+      this.edit(existing.start, existing.end - existing.start + 1, block(indent, k, valueLines));
+      return;
+    }
+    let last: Entry | undefined;
+    for (const e of sect.entries.values()) if (!last || e.end > last.end) last = e;
+    const at = last ? last.end + 1 : sect.headers[sect.headers.length - 1]! + 1;
+    const indent = last ? leadingWs(this.lines[last.start]!.text) : '';
+    this.edit(at, 0, block(indent, k, valueLines));
+  }
+
+  /** Delete a key (and its continuation lines) defined directly in a section. Returns whether it existed. */
+  delete(section: string, key: string): boolean {
+    const entry = this.section(section)?.entries.get(key.toLowerCase());
+    if (!entry) return false;
+    this.edit(entry.start, entry.end - entry.start + 1, []);
+    return true;
+  }
+
+  /** Append `[name]` at the end of the file (after a blank line); no-op if it exists. */
+  addSection(name: string): void {
+    this.checkSection(name);
+    if (this.hasSection(name)) return;
+    const texts = [`[${name}]`];
+    const lastLine = this.lines[this.lines.length - 1];
+    if (lastLine && strip(lastLine.text) !== '') texts.unshift('');
+    this.edit(this.lines.length, 0, texts);
+  }
+
+  /** Remove a section's header(s) and every line up to the next section header. */
+  removeSection(name: string): boolean {
+    const sect = this.section(name);
+    if (!sect || sect.headers.length === 0) return false;
+    for (const h of [...sect.headers].reverse()) {
+      let next = h + 1;
+      while (next < this.lines.length && this.index.kinds[next] !== 'header') next++;
+      this.edit(h, next - h, []);
+    }
+    return true;
+  }
+
+  /** Serialized text; untouched lines are byte-for-byte as parsed, so parse(x).toString() === x. */
+  toString(): string {
+    let out = this.bom;
+    for (const l of this.lines) out += l.text + l.eol;
+    return out;
+  }
+
+  // --- internals ---------------------------------------------------------------------------------
+
+  private section(name: string): Section | undefined {
+    return name === DEFAULT_SECTION ? this.index.defaults : this.index.sections.get(name);
+  }
+
+  private lookup(section: string, key: string): Entry | undefined {
+    const sect = this.section(section);
+    if (!sect) return undefined;
+    return sect.entries.get(key) ?? this.index.defaults.entries.get(key);
+  }
+
+  /** BasicInterpolation.before_get, step for step (same depth rule and errors). */
+  private interpolate(section: string, entry: Entry): string {
+    const fail = (what: string): ConfigError =>
+      new ConfigError(
+        'config_interpolation',
+        `${where(this.file, entry.start + 1)}: bad interpolation in key "${entry.key}" of section [${section}]: ${what} (write a literal '%' as '%%')`,
+        { file: this.file, line: entry.start + 1 },
+      );
+    const out: string[] = [];
+    const walk = (value: string, depth: number): void => {
+      if (depth > MAX_INTERPOLATION_DEPTH)
+        throw fail(`references nested deeper than ${MAX_INTERPOLATION_DEPTH}`);
+      let rest = value;
+      while (rest) {
+        const p = rest.indexOf('%');
+        if (p < 0) {
+          out.push(rest);
+          return;
+        }
+        if (p > 0) {
+          out.push(rest.slice(0, p));
+          rest = rest.slice(p);
+        }
+        const c = rest[1];
+        if (c === '%') {
+          out.push('%');
+          rest = rest.slice(2);
+        } else if (c === '(') {
+          const m = KEYREF_RE.exec(rest);
+          if (!m) throw fail(`'%(' not followed by 'name)s'`);
+          const name = m[1]!.toLowerCase();
+          rest = rest.slice(m[0].length);
+          const ref = this.lookup(section, name);
+          if (!ref) throw fail('a %(name)s reference names a key that does not exist');
+          if (ref.raw.includes('%')) walk(ref.raw, depth + 1);
+          else out.push(ref.raw);
+        } else {
+          throw fail(`'%' must be followed by '%' or '('`);
+        }
+      }
+    };
+    walk(entry.raw, 1);
+    return out.join('');
+  }
+
+  /** Replace `count` lines at `at` with new lines, re-scan, and keep every old header a header. */
+  private edit(at: number, count: number, texts: string[]): void {
+    const headers = new Set(this.index.kinds.flatMap((k, i) => (k === 'header' ? [this.lines[i]!] : [])));
+    const prev = this.lines[at - 1];
+    if (texts.length > 0 && at === this.lines.length && prev && prev.eol === '') prev.eol = this.nl;
+    this.lines.splice(at, count, ...texts.map((text) => ({ text, eol: this.nl })));
+    this.index = scan(this.lines, this.file);
+    // A header indented deeper than the key now before it would be read as that key's continuation
+    // (possible only when an edit removes what stood between them): un-indent it.
+    const swallowed = this.lines.findIndex((l, i) => headers.has(l) && this.index.kinds[i] !== 'header');
+    if (swallowed >= 0) {
+      const line = this.lines[swallowed]!;
+      line.text = line.text.slice(leadingWs(line.text).length);
+      this.index = scan(this.lines, this.file);
+    }
+  }
+
+  private valueLines(section: string, key: string, value: string): string[] {
+    const parts = value.replaceAll('%', '%%').split(NEWLINE_RE).map(strip);
+    while (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
+    if (parts.slice(1).some((p) => p.startsWith('#') || p.startsWith(';'))) {
+      throw new ConfigError(
+        'config_invalid_value',
+        `${where(this.file)}: cannot store key "${key}" of section [${section}]: a line of a multi-line value may not start with '#' or ';'`,
+        { file: this.file },
+      );
+    }
+    return parts;
+  }
+
+  private checkSection(name: string): void {
+    if (name === '' || /[\]\r\n]/.test(name)) {
+      throw new ConfigError(
+        'config_invalid_key',
+        `${where(this.file)}: invalid section name ${JSON.stringify(name)} (it must be non-empty, without ']' or line breaks)`,
+        { file: this.file },
+      );
+    }
+  }
+
+  private checkKey(key: string): void {
+    if (key === '' || /[=:\r\n]/.test(key) || /^[[#;]/.test(key) || strip(key) !== key) {
+      throw new ConfigError(
+        'config_invalid_key',
+        `${where(this.file)}: invalid key ${JSON.stringify(key)} (it must be non-empty, without '=', ':', line breaks or surrounding whitespace, and not start with '[', '#' or ';')`,
+        { file: this.file },
+      );
+    }
+  }
+}
+
+function where(file: string | undefined, line?: number): string {
+  const f = file ?? '<config>';
+  return line === undefined ? f : `${f}, line ${line}`;
+}
+
+function splitLines(text: string): Line[] {
+  const lines: Line[] = [];
+  const re = /\r\n|\r|\n/g;
+  let pos = 0;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    lines.push({ text: text.slice(pos, m.index), eol: m[0] });
+    pos = m.index + m[0].length;
+  }
+  if (pos < text.length) lines.push({ text: text.slice(pos), eol: '' });
+  return lines;
+}
+
+function block(indent: string, key: string, valueLines: string[]): string[] {
+  const [first = '', ...rest] = valueLines;
+  return [first ? `${indent}${key} = ${first}` : `${indent}${key} =`, ...rest.map((l) => `${indent}\t${l}`)];
+}
+
+/**
+ * configparser's `RawConfigParser._read` for the default settings, line by line. Like Python, a line
+ * that is not a header, comment or `key = value` is remembered and reported after the whole file was
+ * read, while duplicates and a missing first header are reported at once.
+ */
+function scan(lines: Line[], file: string | undefined): ScanResult {
+  const sections = new Map<string, Section>();
+  const defaults: Section = { name: DEFAULT_SECTION, headers: [], entries: new Map() };
+  const kinds: Kind[] = new Array(lines.length);
+  const parts = new Map<Entry, string[]>();
+  let cur: Section | undefined;
+  let entry: Entry | undefined; // the key whose value continuation lines extend (configparser's optname)
+  let indentLevel = 0;
+  let syntaxLine = 0;
+  const error = (code: string, line: number, message: string): ConfigError =>
+    new ConfigError(code, `${where(file, line)}: ${message}`, { file, line });
+
+  for (let i = 0; i < lines.length; i++) {
+    const text = lines[i]!.text;
+    const value = strip(text);
+    if (value.startsWith('#') || value.startsWith(';')) {
+      kinds[i] = 'comment';
+      continue;
+    }
+    if (value === '') {
+      kinds[i] = 'blank';
+      if (entry) parts.get(entry)!.push('');
+      continue;
+    }
+    const indent = leadingWs(text).length;
+    if (entry && indent > indentLevel) {
+      kinds[i] = 'cont';
+      parts.get(entry)!.push(value);
+      entry.end = i;
+      continue;
+    }
+    indentLevel = indent;
+    const close = value.startsWith('[') ? value.lastIndexOf(']') : -1;
+    if (close > 1) {
+      const name = value.slice(1, close);
+      kinds[i] = 'header';
+      entry = undefined;
+      if (name === DEFAULT_SECTION) {
+        cur = defaults;
+      } else if (sections.has(name)) {
+        throw error('config_duplicate_section', i + 1, `section [${name}] appears twice`);
+      } else {
+        cur = { name, headers: [], entries: new Map() };
+        sections.set(name, cur);
+      }
+      cur.headers.push(i);
+      continue;
+    }
+    if (!cur) {
+      throw error(
+        'config_missing_section_header',
+        i + 1,
+        'a key appears before any [section] header (start the file with e.g. [DEFAULT] or [__default])',
+      );
+    }
+    kinds[i] = 'key';
+    const eq = value.indexOf('=');
+    const colon = value.indexOf(':');
+    const d = eq < 0 ? colon : colon < 0 ? eq : Math.min(eq, colon);
+    if (d < 0) {
+      syntaxLine ||= i + 1;
+      continue; // configparser keeps the current key, so later indented lines still continue it
+    }
+    const key = rstrip(value.slice(0, d)).toLowerCase();
+    if (key === '') syntaxLine ||= i + 1;
+    if (cur.entries.has(key)) {
+      throw error(
+        'config_duplicate_key',
+        i + 1,
+        `key "${key}" appears twice in section [${cur.name}] (keys are case-insensitive)`,
+      );
+    }
+    const e: Entry = { key, raw: '', start: i, end: i };
+    cur.entries.set(key, e);
+    parts.set(e, [strip(value.slice(d + 1))]);
+    entry = key === '' ? undefined : e;
+  }
+  if (syntaxLine) {
+    throw error(
+      'config_syntax',
+      syntaxLine,
+      "line is not a [section] header, a comment or 'key = value' (continuation lines must be indented)",
+    );
+  }
+  for (const [e, p] of parts) e.raw = rstrip(p.join('\n'));
+  return { sections, defaults, kinds };
+}
