@@ -1,0 +1,169 @@
+/**
+ * A local, DHCore-compatible authentication server built on `oidc-provider` (a certified OpenID Provider).
+ * It is what the quick start, the integration tests and the benchmarks run against.
+ *
+ * @example
+ * import { startDevServer } from 'dhcore-credentials/dev-server';
+ * const server = await startDevServer({ accessTokenTtl: 2 });
+ * try {
+ *   // DHCORE_ENDPOINT=server.endpoint, DHCORE_PERSONAL_ACCESS_TOKEN=server.pat, DHCORE_CLIENT_ID=server.clientId
+ * } finally {
+ *   await server.close();
+ * }
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isIP } from 'node:net';
+import { DHCoreError } from '../errors.js';
+import { generateServerKeys } from './keys.js';
+import { createProvider, type DemoUser } from './provider.js';
+import { installRoutes, type Stats } from './routes.js';
+import { MemoryStore } from './store.js';
+
+export interface DevServerOptions {
+  /** TCP port; 0 (default) picks a free one. */
+  port?: number;
+  /** Address to bind; default `127.0.0.1`. Non-loopback addresses need `allowNonLoopback`. */
+  host?: string;
+  /** Access-token lifetime in seconds (default 3600). Short values (1–2 s) let tests watch tokens expire. */
+  accessTokenTtl?: number;
+  /** Permit binding a non-loopback address (the server has a demo user and known secrets: be careful). */
+  allowNonLoopback?: boolean;
+  /** Receives one line per request and server-side problems. Default: silent. */
+  logger?: (line: string) => void;
+  /** Demo user name (default `demo`). */
+  user?: string;
+  /** Demo user's password (default: random per start). */
+  password?: string;
+  /** The valid personal access token (default: random per start, `dhpat_…`). */
+  pat?: string;
+}
+
+export interface DevServer {
+  /** Base URL, e.g. `http://127.0.0.1:54321` (no trailing slash). */
+  endpoint: string;
+  /** OpenID issuer; the same as `endpoint` (DHCore is its own issuer). */
+  issuer: string;
+  /** The public native client id (`dhcore-cli`). */
+  clientId: string;
+  /** Demo user, its password and a valid personal access token. */
+  user: string;
+  password: string;
+  pat: string;
+  /** Counts of token endpoint requests by grant_type since start (tests/benchmarks count server-side). */
+  stats(): { tokenRequests: number; byGrant: Record<string, number> };
+  close(): Promise<void>;
+}
+
+export const DEV_CLIENT_ID = 'dhcore-cli';
+
+/** True for addresses that only accept connections from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (h.startsWith('::ffff:')) return h.slice(7).startsWith('127.');
+  return false;
+}
+
+export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? 0;
+  const accessTokenTtl = opts.accessTokenTtl ?? 3600;
+  const log = opts.logger ?? (() => {});
+
+  if (!isLoopbackHost(host) && !opts.allowNonLoopback) {
+    throw new DHCoreError(
+      'dev_server_non_loopback',
+      `refusing to bind the dev server to non-loopback address '${host}': it serves a demo user with known ` +
+        'credentials. Use 127.0.0.1, or pass allowNonLoopback (CLI: --allow-non-loopback) if you really mean it.',
+    );
+  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new DHCoreError(
+      'dev_server_bad_option',
+      `invalid port '${port}': use an integer 0–65535 (0 = any free port)`,
+    );
+  }
+  if (!Number.isInteger(accessTokenTtl) || accessTokenTtl < 1) {
+    throw new DHCoreError(
+      'dev_server_bad_option',
+      `invalid access token TTL '${accessTokenTtl}': use a whole number of seconds >= 1`,
+    );
+  }
+
+  // Listen first: the issuer must be the exact base URL, port included.
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
+    res.statusCode = 503;
+    res.end();
+  };
+  const server: Server = createServer((req, res) => handler(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+  try {
+    const address = server.address() as AddressInfo;
+    const urlHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+    const endpoint = `http://${urlHost}:${address.port}`;
+
+    const user: DemoUser = {
+      username: opts.user ?? 'demo',
+      password: opts.password ?? randomBytes(12).toString('base64url'),
+      pat: opts.pat ?? `dhpat_${randomBytes(24).toString('base64url')}`,
+      name: 'Demo User',
+      email: 'demo@example.org',
+      authorities: ['ROLE_USER', 'ROLE_ADMIN'],
+    };
+    const keys = generateServerKeys();
+    const store = new MemoryStore();
+    const stats: Stats = { tokenRequests: 0, byGrant: {} };
+
+    const provider = createProvider({
+      issuer: endpoint,
+      apiResource: endpoint,
+      clientId: DEV_CLIENT_ID,
+      accessTokenTtl,
+      keys,
+      store,
+      user,
+    });
+    provider.on('server_error', (_ctx: unknown, err: unknown) => {
+      log(`server error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    });
+    installRoutes(provider, { endpoint, clientId: DEV_CLIENT_ID, keys, user, stats, log });
+    handler = provider.callback();
+    log(`dhcore dev-server listening on ${endpoint} (access token TTL ${accessTokenTtl}s)`);
+
+    let closed: Promise<void> | undefined;
+    return {
+      endpoint,
+      issuer: endpoint,
+      clientId: DEV_CLIENT_ID,
+      user: user.username,
+      password: user.password,
+      pat: user.pat,
+      stats: () => ({ tokenRequests: stats.tokenRequests, byGrant: { ...stats.byGrant } }),
+      close: () => {
+        closed ??= closeServer(server).then(() => store.clear());
+        return closed;
+      },
+    };
+  } catch (err) {
+    await closeServer(server);
+    throw err;
+  }
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    // Keep-alive connections (fetch/undici keeps them) would hold close() open.
+    server.closeAllConnections();
+  });
+}
