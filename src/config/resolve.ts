@@ -145,11 +145,17 @@ function validateEndpoint(
     const key = source === 'file' ? 'dhcore_endpoint' : 'DHCORE_ENDPOINT';
     throw new ConfigError(
       'config_invalid_endpoint',
-      `${key} ${describeSource(source, file, profile)} is "${redactUrl(endpoint)}": it must start with http:// or https:// (for example https://${endpoint.replace(/^[a-z]*:?\/*/i, '') || 'dhcore.example.com'}).`,
+      `${key} ${describeSource(source, file, profile)} is "${redactUrl(endpoint)}": it must start with http:// or https:// (for example https://${suggestHost(endpoint)}).`,
       { file },
     );
   }
   return endpoint;
+}
+
+/** The part after any scheme, user info hidden, to suggest the corrected endpoint. */
+function suggestHost(endpoint: string): string {
+  const rest = redactUrl(endpoint).replace(/^[a-z][a-z0-9+.-]*:\/\/|^\/\//i, '');
+  return rest || 'dhcore.example.com';
 }
 
 function unknownProfile(profile: string, origin: ProfileOrigin, doc: IniDocument, file: string): ConfigError {
