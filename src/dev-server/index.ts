@@ -32,6 +32,8 @@ export interface DevServerOptions {
   allowNonLoopback?: boolean;
   /** Receives one line per request and server-side problems. Default: silent. */
   logger?: (line: string) => void;
+  /** `interval` (seconds) announced in device authorization responses (default 5, the RFC 8628 default). */
+  devicePollInterval?: number;
   /** Demo user name (default `demo`). */
   user?: string;
   /** Demo user's password (default: random per start). */
@@ -136,7 +138,15 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     provider.on('server_error', (_ctx: unknown, err: unknown) => {
       log(`server error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     });
-    installRoutes(provider, { endpoint, clientId: DEV_CLIENT_ID, keys, user, stats, log });
+    installRoutes(provider, {
+      endpoint,
+      clientId: DEV_CLIENT_ID,
+      keys,
+      user,
+      stats,
+      log,
+      devicePollInterval: opts.devicePollInterval ?? 5,
+    });
     handler = provider.callback();
     log(`dhcore dev-server listening on ${endpoint} (access token TTL ${accessTokenTtl}s)`);
 

@@ -16,6 +16,7 @@ export interface RouteSettings {
   user: DemoUser;
   stats: Stats;
   log: (line: string) => void;
+  devicePollInterval: number;
 }
 
 type Ctx = Parameters<Parameters<Provider['use']>[0]>[0];
@@ -61,6 +62,9 @@ export function installRoutes(provider: Provider, s: RouteSettings): void {
             });
           }
         }
+      } else if (ctx.path === '/auth/device' && ctx.status === 200 && isRecord(ctx.body)) {
+        // oidc-provider leaves `interval` out (clients then wait the RFC 8628 default of 5 s).
+        ctx.body.interval = s.devicePollInterval;
       } else if (
         ctx.path === '/.well-known/openid-configuration' &&
         ctx.status === 200 &&
