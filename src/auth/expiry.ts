@@ -1,0 +1,112 @@
+/**
+ * Token lifetime arithmetic (DESIGN §5), pure and clock-injected so it can be tested exactly.
+ *
+ * - Lifetime = `expires_in` at issuance, else `exp − iat` of a JWT access token.
+ * - Refresh window = min(300 s, lifetime / 2): a token is refreshed once less than that is left, so a
+ *   2-second token is not refreshed on every use while an hour-long one is refreshed 5 minutes early.
+ * - The refresh moment is saved as `dhcore_refresh_at` beside `dhcore_expires_at` so other processes,
+ *   which only see the file, agree on it. A file written by another tool (only `dhcore_expires_at`)
+ *   uses the JWT's lifetime, else a 300 s window. No expiry known at all → no proactive refresh.
+ */
+
+/** Upper bound of the refresh-ahead window, in milliseconds. */
+export const MAX_REFRESH_WINDOW_MS = 300_000;
+
+/** When a token stops being usable and when to refresh it (epoch milliseconds). */
+export interface TokenTimes {
+  expiresAtMs: number | undefined;
+  refreshAtMs: number | undefined;
+}
+
+/** Refresh-ahead window for a token of the given lifetime (ms); unknown lifetime → the 300 s maximum. */
+export function refreshWindowMs(lifetimeMs: number | undefined): number {
+  if (lifetimeMs === undefined || !Number.isFinite(lifetimeMs) || lifetimeMs <= 0)
+    return MAX_REFRESH_WINDOW_MS;
+  return Math.min(MAX_REFRESH_WINDOW_MS, lifetimeMs / 2);
+}
+
+/** `exp` and `iat` (seconds) of a JWT, without verifying it; `{}` for anything that is not a JWT. */
+export function jwtTimes(token: string | undefined): { exp?: number; iat?: number } {
+  if (!token) return {};
+  const parts = token.split('.');
+  if (parts.length !== 3 || !parts[1]) return {};
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+    if (typeof claims !== 'object' || claims === null) return {};
+    const { exp, iat } = claims as { exp?: unknown; iat?: unknown };
+    return {
+      ...(typeof exp === 'number' && Number.isFinite(exp) ? { exp } : {}),
+      ...(typeof iat === 'number' && Number.isFinite(iat) ? { iat } : {}),
+    };
+  } catch {
+    return {};
+  }
+}
+
+/** Lifetime of a JWT (`exp − iat`, ms), if it carries both. */
+export function jwtLifetimeMs(token: string | undefined): number | undefined {
+  const { exp, iat } = jwtTimes(token);
+  return exp !== undefined && iat !== undefined && exp > iat ? (exp - iat) * 1000 : undefined;
+}
+
+/** Times of a freshly issued token: from `expires_in`, else the JWT's own `exp`/`iat`. */
+export function timesAtIssuance(
+  accessToken: string,
+  expiresIn: number | undefined,
+  nowMs: number,
+): TokenTimes {
+  if (expiresIn !== undefined && Number.isFinite(expiresIn) && expiresIn > 0) {
+    const lifetime = expiresIn * 1000;
+    const expiresAtMs = nowMs + lifetime;
+    return { expiresAtMs, refreshAtMs: expiresAtMs - refreshWindowMs(lifetime) };
+  }
+  const { exp } = jwtTimes(accessToken);
+  if (exp === undefined) return { expiresAtMs: undefined, refreshAtMs: undefined };
+  const expiresAtMs = exp * 1000;
+  return { expiresAtMs, refreshAtMs: expiresAtMs - refreshWindowMs(jwtLifetimeMs(accessToken)) };
+}
+
+/**
+ * Times of a token read back from a profile. `dhcore_refresh_at` wins when present; with only
+ * `dhcore_expires_at` the window comes from the JWT lifetime, else 300 s; with neither, a JWT's `exp`
+ * is still an expiry; otherwise nothing is known and only a 401 will trigger a refresh.
+ */
+export function timesFromStored(
+  accessToken: string | undefined,
+  expiresAt: string | undefined,
+  refreshAt: string | undefined,
+): TokenTimes {
+  let expiresAtMs = parseInstant(expiresAt);
+  if (expiresAtMs === undefined) {
+    const { exp } = jwtTimes(accessToken);
+    if (exp !== undefined) expiresAtMs = exp * 1000;
+  }
+  if (expiresAtMs === undefined) return { expiresAtMs: undefined, refreshAtMs: undefined };
+  const stored = parseInstant(refreshAt);
+  if (stored !== undefined && stored <= expiresAtMs) return { expiresAtMs, refreshAtMs: stored };
+  return { expiresAtMs, refreshAtMs: expiresAtMs - refreshWindowMs(jwtLifetimeMs(accessToken)) };
+}
+
+/** RFC 3339 UTC with milliseconds, e.g. `2025-05-01T10:00:00.000Z`. */
+export function formatInstant(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/**
+ * Parse an instant as other tools write it: RFC 3339 / ISO 8601 (a missing zone means UTC), or epoch
+ * seconds. `undefined` for anything else.
+ */
+export function parseInstant(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (v === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(v)) {
+    const n = Number(v);
+    // Epoch seconds (10 digits today); treat 13-digit values as milliseconds.
+    return n > 1e11 ? n : n * 1000;
+  }
+  if (!/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(v)) return undefined;
+  const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(v);
+  const ms = Date.parse(hasZone ? v.replace(' ', 'T') : `${v.replace(' ', 'T')}Z`);
+  return Number.isNaN(ms) ? undefined : ms;
+}

@@ -1,0 +1,292 @@
+/**
+ * Persistence of one profile of the config file (DESIGN §5).
+ *
+ * - `read()` — the profile's values as the file holds them now (DEFAULT-inherited, lower-case keys),
+ *   overlaid with tokens kept in memory when the file could not be written.
+ * - `update(fn)` — a read-modify-write transaction: under the file lock (in-process queue + cross-process
+ *   `<file>.lock`), re-read the file, let `fn` look at the current values (and do its network request),
+ *   then apply the change it returns and replace the file atomically (temp + fsync + rename, mode 0600).
+ *   Every other section, key, comment and blank line stays byte for byte (IniDocument).
+ * - If the file cannot be written (read-only file or folder, full disk …) the change is kept in memory
+ *   for this process, a warning is emitted once, and the caller goes on: tokens the server just issued
+ *   are never thrown away.
+ * - An existing file readable by group/others is reported once (it is rewritten with mode 0600).
+ *
+ * `storage: 'memory'` never touches the file at all (values live in the process only).
+ */
+import { promises as fsp } from 'node:fs';
+import { IniDocument } from '../config/ini.js';
+import { CURRENT_ENVIRONMENT_KEY } from '../config/keys.js';
+import { ConfigError } from '../errors.js';
+import { warnOnce } from '../warnings.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { type LockOptions, LockUnavailableError, withFileLock } from './lock.js';
+
+export type StorageMode = 'file' | 'memory';
+
+/** Lower-case key → value. */
+export type ProfileValues = Record<string, string>;
+
+/** Keys to set and keys to delete in the profile. */
+export interface ProfileChange {
+  set?: Readonly<Record<string, string>>;
+  delete?: readonly string[];
+}
+
+export interface ProfileStoreOptions {
+  file: string;
+  profile: string;
+  /** 'file' (default) persists to the config file; 'memory' keeps values in this process only. */
+  storage?: StorageMode;
+  lock?: LockOptions;
+  /** Diagnostics (never given secret values). */
+  logger?: (msg: string) => void;
+}
+
+export interface UpdateResult<T> {
+  result: T;
+  /** Whether a change was written to the file (false: nothing to write, or kept in memory). */
+  persisted: boolean;
+  /** Whether the change was kept in memory because the file could not be written. */
+  inMemory: boolean;
+}
+
+interface Overlay {
+  set: Map<string, string>;
+  deleted: Set<string>;
+}
+
+/** Changes that could not be written, per file+profile, shared by every store in the process. */
+const overlays = new Map<string, Overlay>();
+/** Files found not writable in this process (we stop trying). */
+const readOnly = new Set<string>();
+
+const overlayKey = (file: string, profile: string) => `${file}\u0000${profile}`;
+
+/** Forget in-memory overlays (tests). */
+export function resetMemoryStore(): void {
+  overlays.clear();
+  readOnly.clear();
+}
+
+const NOT_WRITABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'EISDIR', 'ENOTDIR', 'EBUSY']);
+
+export class ProfileStore {
+  readonly file: string;
+  readonly profile: string;
+  readonly #storage: StorageMode;
+  readonly #lock: LockOptions;
+  readonly #log: (msg: string) => void;
+
+  constructor(opts: ProfileStoreOptions) {
+    this.file = opts.file;
+    this.profile = opts.profile;
+    this.#storage = opts.storage ?? 'file';
+    this.#lock = {
+      ...opts.lock,
+      onCompromised:
+        opts.lock?.onCompromised ??
+        (() => this.#log(`lock on ${this.file} was taken over by another process while held`)),
+    };
+    this.#log = opts.logger ?? (() => {});
+  }
+
+  /** 'memory' when configured so, or when the file turned out not to be writable. */
+  get mode(): StorageMode {
+    return this.#storage === 'memory' || readOnly.has(this.file) ? 'memory' : 'file';
+  }
+
+  /** The profile's current values (file + in-memory overlay). A missing file or profile gives `{}`. */
+  async read(): Promise<ProfileValues> {
+    const doc = this.#storage === 'memory' ? null : await this.#readDocument();
+    return this.#withOverlay(doc ? profileValues(doc, this.profile) : {});
+  }
+
+  /**
+   * Transaction: lock, re-read, `fn(current)`, write the returned change atomically, unlock.
+   * If `fn` throws, nothing is written. If writing fails, the change is kept in memory (warned once).
+   */
+  async update<T>(
+    fn: (current: ProfileValues) => Promise<{ result: T; change?: ProfileChange | undefined }>,
+  ): Promise<UpdateResult<T>> {
+    if (this.mode === 'memory') return this.#updateInMemory(fn);
+    try {
+      return await withFileLock(this.file, () => this.#updateLocked(fn), this.#lock);
+    } catch (err) {
+      if (!(err instanceof LockUnavailableError)) throw err;
+      this.#goReadOnly(err.errno);
+      return this.#updateInMemory(fn);
+    }
+  }
+
+  async #updateLocked<T>(
+    fn: (current: ProfileValues) => Promise<{ result: T; change?: ProfileChange | undefined }>,
+  ): Promise<UpdateResult<T>> {
+    const doc = (await this.#readDocument()) ?? IniDocument.empty(this.file);
+    const { result, change } = await fn(this.#withOverlay(profileValues(doc, this.profile)));
+    if (!change || isEmpty(change)) return { result, persisted: false, inMemory: false };
+    applyChange(doc, this.profile, change);
+    if (await this.#fileIsReadOnly()) {
+      this.#goReadOnly('read-only file');
+      this.#remember(change);
+      return { result, persisted: false, inMemory: true };
+    }
+    try {
+      await writeFileAtomic(await this.#target(), doc.toString());
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (!code || !NOT_WRITABLE.has(code)) throw err;
+      this.#goReadOnly(code);
+      this.#remember(change);
+      return { result, persisted: false, inMemory: true };
+    }
+    // The file now holds the change: drop any overlay for these keys.
+    const overlay = overlays.get(overlayKey(this.file, this.profile));
+    if (overlay)
+      for (const k of [...Object.keys(change.set ?? {}), ...(change.delete ?? [])]) forget(overlay, k);
+    this.#log(`saved ${Object.keys(change.set ?? {}).length} key(s) to [${this.profile}] in ${this.file}`);
+    return { result, persisted: true, inMemory: false };
+  }
+
+  async #updateInMemory<T>(
+    fn: (current: ProfileValues) => Promise<{ result: T; change?: ProfileChange | undefined }>,
+  ): Promise<UpdateResult<T>> {
+    // Still serialize within the process so two refreshes never use the same refresh token.
+    return withMemoryQueue(overlayKey(this.file, this.profile), async () => {
+      const base = this.#storage === 'memory' ? {} : await this.#readDocumentQuietly();
+      const { result, change } = await fn(this.#withOverlay(base));
+      if (!change || isEmpty(change)) return { result, persisted: false, inMemory: false };
+      this.#remember(change);
+      return { result, persisted: false, inMemory: true };
+    });
+  }
+
+  async #readDocumentQuietly(): Promise<ProfileValues> {
+    try {
+      const doc = await this.#readDocument();
+      return doc ? profileValues(doc, this.profile) : {};
+    } catch {
+      return {};
+    }
+  }
+
+  async #readDocument(): Promise<IniDocument | null> {
+    let text: string;
+    try {
+      text = await fsp.readFile(this.file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return null;
+      throw new ConfigError(
+        'config_unreadable',
+        `Cannot read config file ${this.file} (${code ?? 'error'}): fix its permissions (chmod 600 ${this.file}).`,
+        { file: this.file },
+      );
+    }
+    await this.#checkPermissions();
+    return IniDocument.parse(text, this.file);
+  }
+
+  async #checkPermissions(): Promise<void> {
+    try {
+      const st = await fsp.stat(this.file);
+      if ((st.mode & 0o077) !== 0) {
+        warnOnce(
+          `DHCORE_CONFIG_PERMISSIONS:${this.file}`,
+          `${this.file} holds credentials but is readable by other users (mode ${(st.mode & 0o777).toString(8)}); run 'chmod 600 ${this.file}' (dhcore writes it with mode 600).`,
+        );
+      }
+    } catch {
+      // Gone in the meantime: nothing to report.
+    }
+  }
+
+  /** A file without any write bit is read-only on purpose, even for root: respect it. */
+  async #fileIsReadOnly(): Promise<boolean> {
+    try {
+      const st = await fsp.stat(this.file);
+      return (st.mode & 0o222) === 0;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Write through a symlinked config file to its target instead of replacing the link. */
+  async #target(): Promise<string> {
+    try {
+      return await fsp.realpath(this.file);
+    } catch {
+      return this.file;
+    }
+  }
+
+  #goReadOnly(reason: string | undefined): void {
+    readOnly.add(this.file);
+    warnOnce(
+      `DHCORE_CONFIG_NOT_WRITABLE:${this.file}`,
+      `Cannot write ${this.file} (${reason ?? 'error'}): new tokens are kept in memory for this process only; make the file writable to keep them across runs.`,
+    );
+  }
+
+  #remember(change: ProfileChange): void {
+    const key = overlayKey(this.file, this.profile);
+    let overlay = overlays.get(key);
+    if (!overlay) {
+      overlay = { set: new Map(), deleted: new Set() };
+      overlays.set(key, overlay);
+    }
+    for (const [k, v] of Object.entries(change.set ?? {})) {
+      overlay.set.set(k.toLowerCase(), v);
+      overlay.deleted.delete(k.toLowerCase());
+    }
+    for (const k of change.delete ?? []) {
+      overlay.set.delete(k.toLowerCase());
+      overlay.deleted.add(k.toLowerCase());
+    }
+  }
+
+  #withOverlay(values: ProfileValues): ProfileValues {
+    const overlay = overlays.get(overlayKey(this.file, this.profile));
+    if (!overlay) return values;
+    const out = { ...values };
+    for (const k of overlay.deleted) delete out[k];
+    for (const [k, v] of overlay.set) out[k] = v;
+    return out;
+  }
+}
+
+function forget(overlay: Overlay, key: string): void {
+  overlay.set.delete(key.toLowerCase());
+  overlay.deleted.delete(key.toLowerCase());
+}
+
+function isEmpty(change: ProfileChange): boolean {
+  return Object.keys(change.set ?? {}).length === 0 && (change.delete ?? []).length === 0;
+}
+
+/** The profile's values, DEFAULT-inherited, without `current_environment`. */
+export function profileValues(doc: IniDocument, profile: string): ProfileValues {
+  if (!doc.hasSection(profile)) return {};
+  const items = doc.items(profile);
+  delete items[CURRENT_ENVIRONMENT_KEY];
+  return items;
+}
+
+/** Apply a change to a profile section (created if needed); deletes only keys the section itself holds. */
+export function applyChange(doc: IniDocument, profile: string, change: ProfileChange): void {
+  for (const [k, v] of Object.entries(change.set ?? {})) doc.set(profile, k.toLowerCase(), v);
+  for (const k of change.delete ?? []) doc.delete(profile, k.toLowerCase());
+}
+
+const memoryQueues = new Map<string, Promise<unknown>>();
+
+async function withMemoryQueue<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const previous = memoryQueues.get(key) ?? Promise.resolve();
+  const run = previous.catch(() => {}).then(fn);
+  memoryQueues.set(key, run);
+  try {
+    return await run;
+  } finally {
+    if (memoryQueues.get(key) === run) memoryQueues.delete(key);
+  }
+}
