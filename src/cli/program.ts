@@ -1,5 +1,9 @@
 import { Command } from 'commander';
+import { register as registerListEnv } from './commands/list-env.js';
+import { register as registerRegister } from './commands/register.js';
+import { register as registerRemove } from './commands/remove.js';
 import { register as registerStatus } from './commands/status.js';
+import { register as registerUse } from './commands/use.js';
 
 const EXIT_HELP = `
 Exit codes:
@@ -28,5 +32,9 @@ export function buildProgram(): Command {
     .addHelpText('after', EXIT_HELP)
     .exitOverride();
   registerStatus(program);
+  registerRegister(program);
+  registerListEnv(program);
+  registerUse(program);
+  registerRemove(program);
   return program;
 }

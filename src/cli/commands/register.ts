@@ -1,0 +1,334 @@
+import { promises as fsp } from 'node:fs';
+import type { Command } from 'commander';
+import { IniDocument } from '../../config/ini.js';
+import { CURRENT_ENVIRONMENT_KEY, isSecretKey } from '../../config/keys.js';
+import { configFilePath, readConfigDocument, unwrapQuoted } from '../../config/resolve.js';
+import { ConfigError, DHCoreError, HttpError } from '../../errors.js';
+import { redactUrl } from '../../redact.js';
+import { writeFileAtomic } from '../../store/atomic-write.js';
+import { LockUnavailableError, withFileLock } from '../../store/lock.js';
+import { globalOptions, printJson } from '../context.js';
+
+/**
+ * `dhcore register <endpoint>`: read a DHCore's public configuration and write it as an environment
+ * (a section of the config file), the way `dhcli register` does, then make it the current one.
+ *
+ * Written keys:
+ * - every `dhcore_*` (and other scalar) key of `<endpoint>/.well-known/configuration`, as served;
+ * - selected keys of `<issuer>/.well-known/openid-configuration`, prefixed `oauth2_` (dhcli's names):
+ *   `oauth2_issuer`, `oauth2_authorization_endpoint`, `oauth2_token_endpoint`, … (see {@link OPENID_KEYS});
+ * - `dhcore_endpoint` = the URL given on the command line (the one known to work from this machine);
+ * - `updated_environment` (RFC 3339 UTC) and `ini_source = well-known`, as dhcli writes them.
+ */
+
+/** OpenID provider metadata copied into the profile, each as `oauth2_<name>`. */
+export const OPENID_KEYS = [
+  'issuer',
+  'authorization_endpoint',
+  'token_endpoint',
+  'device_authorization_endpoint',
+  'userinfo_endpoint',
+  'jwks_uri',
+  'revocation_endpoint',
+  'end_session_endpoint',
+  'scopes_supported',
+  'response_types_supported',
+  'grant_types_supported',
+  'code_challenge_methods_supported',
+  'token_endpoint_auth_methods_supported',
+] as const;
+
+const FETCH_TIMEOUT_MS = 15_000;
+
+/** The config file the command works on: `--config`, else `$DH_CONFIG`, else `~/.dhcore.ini`. */
+export function configFileOf(cmd: Command): string {
+  return globalOptions(cmd).config?.trim() || configFilePath(process.env);
+}
+
+/**
+ * Whole-file transaction for the environment commands (register, use, remove): under the config file's
+ * lock (the token store's), re-read the file, let `edit` change the document, and replace the file
+ * atomically with mode 0600 if anything changed. Unlike token saves, a file we cannot write is an error
+ * here: the user asked for exactly this change.
+ */
+export async function editConfigFile<T>(file: string, edit: (doc: IniDocument) => T): Promise<T> {
+  const notWritable = (code: string | undefined) =>
+    new ConfigError(
+      'config_not_writable',
+      `Cannot write ${file} (${code ?? 'error'}): make it and its folder writable (chmod u+w), or choose another file with --config.`,
+      { file },
+    );
+  try {
+    return await withFileLock(file, async () => {
+      const before = readConfigDocument(file);
+      const doc = before ?? IniDocument.empty(file);
+      const text = doc.toString();
+      const result = edit(doc);
+      if (doc.toString() !== text || before === null) {
+        const target = await fsp.realpath(file).catch(() => file);
+        const mode = (await fsp.stat(target).catch(() => undefined))?.mode;
+        if (mode !== undefined && (mode & 0o222) === 0) throw notWritable('read-only file');
+        try {
+          await writeFileAtomic(target, doc.toString());
+        } catch (err) {
+          throw notWritable((err as NodeJS.ErrnoException).code);
+        }
+      }
+      return result;
+    });
+  } catch (err) {
+    if (err instanceof LockUnavailableError) throw notWritable(err.errno);
+    throw err;
+  }
+}
+
+/** Environment (section) names in file order; `[DEFAULT]` is not one. */
+export function environmentsIn(doc: IniDocument | null): string[] {
+  return doc ? doc.sections() : [];
+}
+
+/** The file's `[DEFAULT] current_environment`, if set. */
+export function currentEnvironmentIn(doc: IniDocument | null): string | undefined {
+  const value = doc?.get('DEFAULT', CURRENT_ENVIRONMENT_KEY)?.trim();
+  return value ? value : undefined;
+}
+
+/** "known environments: a, b" or a hint to register one. */
+export function knownList(doc: IniDocument | null, file: string): string {
+  const known = environmentsIn(doc);
+  return known.length > 0
+    ? `known environments: ${known.join(', ')}`
+    : `${file} has no environments yet; run 'dhcore register <endpoint>'`;
+}
+
+/** Validate and normalise an endpoint typed by the user: scheme required, quotes, blanks and trailing `/` removed. */
+export function normaliseEndpoint(raw: string): string {
+  const value = unwrapQuoted(raw.trim()).replace(/\/+$/, '');
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !/^https?:\/\//i.test(value)) {
+    const bare = value.replace(/^[a-z][a-z0-9+.-]*:\/*/i, '').replace(/^\/+/, '') || 'dhcore.example.com';
+    throw new ConfigError(
+      'config_invalid_endpoint',
+      `Endpoint "${redactUrl(value)}" must start with http:// or https://: run 'dhcore register https://${bare}'.`,
+    );
+  }
+  if (url.username || url.password) {
+    throw new ConfigError(
+      'config_invalid_endpoint',
+      `Endpoint ${redactUrl(value)} carries user info; remove it (credentials go to 'dhcore login', never into the URL).`,
+    );
+  }
+  return value;
+}
+
+async function fetchJson(url: string, what: string, fix: string): Promise<Record<string, unknown>> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+    });
+  } catch (err) {
+    const name = err instanceof Error ? err.name : '';
+    if (name === 'TimeoutError') {
+      throw new DHCoreError(
+        'network_timeout',
+        `${url} did not answer within ${FETCH_TIMEOUT_MS / 1000} s; ${fix}.`,
+      );
+    }
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause : undefined;
+    const code = (cause as { code?: unknown } | undefined)?.code;
+    const detail = typeof code === 'string' ? code : cause?.message;
+    throw new DHCoreError(
+      'network_unreachable',
+      `Cannot reach ${url}${detail ? ` (${detail})` : ''}; ${fix}.`,
+    );
+  }
+  const body = await res.text().catch(() => '');
+  if (!res.ok) {
+    throw new HttpError('http_error', `${url} answered HTTP ${res.status} for the ${what}; ${fix}.`, {
+      status: res.status,
+      url,
+    });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    json = undefined;
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new HttpError(
+      'http_invalid_response',
+      `${url} did not answer with the ${what} (not a JSON object); ${fix}.`,
+      {
+        status: res.status,
+        url,
+      },
+    );
+  }
+  return json as Record<string, unknown>;
+}
+
+/** A JSON value as an INI value (arrays comma-joined like dhcli); undefined for what cannot be stored. */
+function iniValue(value: unknown): string | undefined {
+  if (typeof value === 'string') return /[\r\n]/.test(value) ? undefined : value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string' || typeof v === 'number')) {
+    return value.join(',');
+  }
+  return undefined;
+}
+
+export interface Registration {
+  name: string;
+  endpoint: string;
+  /** Key → value written (no secrets: a server's public configuration). */
+  values: Record<string, string>;
+  /** Problems worth telling the user (e.g. no OpenID configuration: login will not work). */
+  warnings: string[];
+}
+
+/** Fetch a DHCore's public configuration and compute the profile it becomes. No writes. */
+export async function discoverEnvironment(
+  endpointArg: string,
+  nameArg: string | undefined,
+): Promise<Registration> {
+  const endpoint = normaliseEndpoint(endpointArg);
+  const fix = `check that ${endpoint} is a DHCore endpoint and that it is up`;
+  const server = await fetchJson(`${endpoint}/.well-known/configuration`, 'DHCore configuration', fix);
+  const values: Record<string, string> = {};
+  const warnings: string[] = [];
+  for (const [rawKey, rawValue] of Object.entries(server)) {
+    const key = rawKey.toLowerCase();
+    // Only plain key names, and never anything that looks like a credential.
+    if (!/^[a-z0-9][a-z0-9_.-]*$/.test(key) || isSecretKey(key) || key === CURRENT_ENVIRONMENT_KEY) continue;
+    const value = iniValue(rawValue);
+    if (value !== undefined) values[key] = value;
+  }
+  values.dhcore_endpoint = endpoint;
+
+  const issuer = (values.dhcore_issuer ? unwrapQuoted(values.dhcore_issuer) : endpoint).replace(/\/+$/, '');
+  try {
+    const openid = await fetchJson(
+      `${issuer}/.well-known/openid-configuration`,
+      'OpenID configuration',
+      `check dhcore_issuer (${issuer})`,
+    );
+    for (const name of OPENID_KEYS) {
+      const value = iniValue(openid[name]);
+      if (value !== undefined && value !== '') values[`oauth2_${name}`] = value;
+    }
+    if (!values.dhcore_issuer && values.oauth2_issuer) values.dhcore_issuer = values.oauth2_issuer;
+  } catch (err) {
+    if (!(err instanceof DHCoreError)) throw err;
+    warnings.push(`no OpenID configuration (${err.message}); 'dhcore login' will need OAUTH2_TOKEN_ENDPOINT`);
+  }
+  values.updated_environment = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  values.ini_source = 'well-known';
+
+  const name = nameArg?.trim() || values.dhcore_name?.trim() || new URL(endpoint).host;
+  if (name === 'DEFAULT' || /[\]\r\n]/.test(name)) {
+    throw new ConfigError(
+      'config_invalid_profile',
+      `"${name}" cannot be an environment name; choose another with 'dhcore register ${endpoint} -e <name>'.`,
+    );
+  }
+  return { name, endpoint, values, warnings };
+}
+
+/** Endpoint of an existing section, normalised for comparison. */
+function sectionEndpoint(doc: IniDocument, name: string): string | undefined {
+  const raw = doc.get(name, 'dhcore_endpoint');
+  return raw ? unwrapQuoted(raw.trim()).replace(/\/+$/, '') : undefined;
+}
+
+/**
+ * Write a registration into the config file (locked, atomic, 0600) and make it current.
+ * Same endpoint: server keys updated, tokens kept. Different endpoint: refused unless `force`, which
+ * clears the section first (tokens of another server must not be sent to this one).
+ */
+export async function writeRegistration(
+  file: string,
+  reg: Registration,
+  force: boolean,
+): Promise<{ replaced: boolean; updated: boolean; previousEndpoint: string | undefined }> {
+  return editConfigFile(file, (doc) => {
+    let replaced = false;
+    let updated = false;
+    const previousEndpoint = doc.hasSection(reg.name) ? sectionEndpoint(doc, reg.name) : undefined;
+    if (doc.hasSection(reg.name)) {
+      if (previousEndpoint !== undefined && previousEndpoint !== reg.endpoint) {
+        if (!force) {
+          throw new ConfigError(
+            'config_environment_exists',
+            `Environment '${reg.name}' in ${file} points to ${previousEndpoint}, not ${reg.endpoint}: register under another name with -e <name>, or replace it with 'dhcore register ${reg.endpoint} -e ${reg.name} --force'.`,
+            { file },
+          );
+        }
+        for (const key of doc.ownKeys(reg.name)) doc.delete(reg.name, key);
+        replaced = true;
+      } else {
+        updated = true;
+      }
+    }
+    // In a new file, [DEFAULT] goes first (where people expect it); an existing one is edited in place.
+    doc.set('DEFAULT', CURRENT_ENVIRONMENT_KEY, reg.name);
+    for (const [key, value] of Object.entries(reg.values)) doc.set(reg.name, key, value);
+    return { replaced, updated, previousEndpoint };
+  });
+}
+
+export function register(program: Command): void {
+  program
+    .command('register')
+    .description(
+      "Add a DHCore environment from its public configuration and make it the current one (like 'dhcli register')",
+    )
+    .argument('<endpoint>', 'DHCore base URL, with http:// or https://')
+    .option('--force', 'replace an environment of the same name that points to another endpoint')
+    .addHelpText(
+      'after',
+      `
+The name is -e/--env <name>, else the server's dhcore_name, else the endpoint's host.
+Reads <endpoint>/.well-known/configuration and the OpenID configuration, and writes the
+environment's dhcore_* and oauth2_* keys to the config file. Tokens already saved for the same
+endpoint are kept; --force replaces an environment that pointed elsewhere (its tokens are dropped).
+
+Examples:
+  dhcore register https://dhcore.example.com
+  dhcore register https://staging.dhcore.example.com -e staging
+  dhcore register http://127.0.0.1:8080 -e local --force
+  dhcore --config ./project.ini register https://dhcore.example.com`,
+    )
+    .action(async (endpoint: string, opts: { force?: boolean }, cmd: Command) => {
+      const file = configFileOf(cmd);
+      // Read first so a broken file fails before any network request.
+      readConfigDocument(file);
+      const reg = await discoverEnvironment(endpoint, globalOptions(cmd).env);
+      const result = await writeRegistration(file, reg, opts.force === true);
+      for (const warning of reg.warnings) process.stderr.write(`dhcore: warning: ${warning}\n`);
+      if (globalOptions(cmd).json) {
+        printJson({
+          name: reg.name,
+          endpoint: reg.endpoint,
+          configFile: file,
+          current: true,
+          replaced: result.replaced,
+          updated: result.updated,
+          keys: Object.keys(reg.values).sort(),
+        });
+        return;
+      }
+      const verb = result.replaced ? 'Replaced' : result.updated ? 'Updated' : 'Registered';
+      process.stdout.write(
+        `${verb} environment '${reg.name}' (${reg.endpoint}) in ${file}; it is now the current environment.\n` +
+          `Next: run 'dhcore login' (browser), 'dhcore login --device' or 'dhcore login --pat <token>'.\n`,
+      );
+    });
+}
