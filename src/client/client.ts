@@ -1,0 +1,432 @@
+import { inspect } from 'node:util';
+import { resolveConfig } from '../config/resolve.js';
+import type { AuthMethod, ResolvedConfig, ResolveOptions } from '../config/types.js';
+import { AuthError, DHCoreError } from '../errors.js';
+import { warnOnce } from '../warnings.js';
+import { currentProfileOverride } from './current.js';
+import { elapsed, type Logger, resolveLogger } from './log.js';
+import { describeUrl, isAbsoluteUrl, isInsecureTransport, joinEndpoint, originOf } from './origin.js';
+import { loadTokenSource, type TokenSource } from './tokens.js';
+
+/** Default per-request timeout (ms) of {@link createClient}. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+/** Default number of redirects {@link DHCoreClient.fetch} follows (the same as `fetch`). */
+export const DEFAULT_MAX_REDIRECTS = 20;
+
+/** Options of {@link createClient}: everything {@link resolveConfig} takes, plus transport settings. */
+export interface ClientOptions extends ResolveOptions {
+  /**
+   * Time limit of each `client.fetch` call in ms — connecting, redirects, the 401 retry and reading the body
+   * — combined with the caller's own `signal`. Default 30 000; `0` or `Infinity` disables it.
+   */
+  timeoutMs?: number;
+  /** `fetch` implementation to send requests with (default: the global `fetch`). */
+  fetch?: typeof fetch;
+  /**
+   * Where tokens the client obtains (PAT exchange, refresh) are kept: `'file'` (default) saves them to the
+   * profile so the next process reuses them; `'memory'` keeps them in this process only.
+   */
+  storage?: 'file' | 'memory';
+  /** Receives diagnostic lines (flows and timings, never a secret). Default: `DEBUG=dhcore*`. */
+  logger?: Logger;
+  /** Redirects followed before giving up (default 20). Credentials never follow a redirect to another origin. */
+  maxRedirects?: number;
+}
+
+/**
+ * An authenticated HTTP client for one DHCore profile. Secrets live in private fields: printing the client
+ * or `JSON.stringify`-ing it shows only profile, endpoint and auth method.
+ */
+export interface DHCoreClient {
+  /** How requests are authenticated: `exchange`, `oauth2`, `access_token_only`, `basic` or `none`. */
+  readonly authMethod: AuthMethod;
+  /** Profile (section of the config file) the client was created for. */
+  readonly profile: string;
+  /** DHCore endpoint, e.g. `https://dhcore.example.com` (no trailing `/`). */
+  readonly endpoint: string;
+  /** When the current access token expires (RFC 3339), if known. Not a secret. */
+  readonly expiresAt: string | undefined;
+  /**
+   * `fetch` with credentials: a relative path is joined to the endpoint, the `Authorization` header is added
+   * for the endpoint's origin only (never for another origin, never across a redirect that leaves it), a 401
+   * with a refreshable method triggers one refresh and one retry. Returns the standard `Response`; HTTP error
+   * statuses are not thrown.
+   */
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  /** Headers to authenticate a request to the endpoint with another HTTP library (`{}` for `none`). */
+  authHeaders(): Promise<Record<string, string>>;
+  /** Obtain a new access token now (refresh or PAT exchange). `AuthError` if the method cannot refresh. */
+  refresh(): Promise<void>;
+}
+
+/**
+ * Create a client for the resolved profile: finds the credentials, chooses the auth method, and (for PAT
+ * exchange and refresh tokens) obtains, refreshes and saves tokens as needed.
+ *
+ * @example
+ * import { createClient } from 'dhcore-credentials';
+ * const client = await createClient();               // or createClient({ profile: 'staging' })
+ * const res = await client.fetch('/api/v1/projects');
+ * if (!res.ok) throw new Error(`DHCore answered ${res.status}`);
+ * console.log(await res.json());
+ */
+export async function createClient(opts: ClientOptions = {}): Promise<DHCoreClient> {
+  const started = performance.now();
+  const config = resolveConfig(withCurrentProfile(opts));
+  const logger = await resolveLogger(opts.logger, 'dhcore:client', opts.env ?? process.env);
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!(timeoutMs >= 0)) {
+    throw new DHCoreError(
+      'config_invalid_option',
+      `timeoutMs must be a number of milliseconds >= 0 (got ${timeoutMs}).`,
+    );
+  }
+  const fetchImpl = opts.fetch ?? globalThis.fetch;
+  let tokens: TokenSource | undefined;
+  if (config.authMethod === 'exchange' || config.authMethod === 'oauth2') {
+    tokens = await loadTokenSource(config, {
+      storage: opts.storage ?? 'file',
+      fetch: fetchImpl,
+      timeoutMs: timeoutMs === 0 || timeoutMs === Number.POSITIVE_INFINITY ? undefined : timeoutMs,
+      logger,
+      env: opts.env ?? process.env,
+    });
+  }
+  if (config.authMethod !== 'none' && isInsecureTransport(config.endpoint)) {
+    warnOnce(
+      'DHCORE_INSECURE_HTTP',
+      `The ${config.authMethod} credentials of profile "${config.profile}" are sent to ${config.endpoint} over plain http; use https:// for any host but this machine.`,
+    );
+  }
+  const client = new Client(config, {
+    tokens,
+    fetch: fetchImpl,
+    timeoutMs,
+    logger,
+    maxRedirects: opts.maxRedirects ?? DEFAULT_MAX_REDIRECTS,
+  });
+  logger?.(
+    `client ready: profile ${config.profile}, ${config.endpoint}, auth ${config.authMethod} (${elapsed(started)})`,
+  );
+  return client;
+}
+
+/** Resolution options with the profile chosen by `setCurrentProfile()` in this process, unless one is given. */
+export function withCurrentProfile<T extends ResolveOptions>(opts: T): T {
+  const current = currentProfileOverride();
+  return opts.profile || current === undefined ? opts : { ...opts, profile: current };
+}
+
+interface Transport {
+  tokens: TokenSource | undefined;
+  fetch: typeof fetch;
+  timeoutMs: number;
+  logger: Logger | undefined;
+  maxRedirects: number;
+}
+
+/** One request, normalised: what every hop and the retry are built from. */
+interface Prepared {
+  url: string;
+  /** Is `url` known to be on the endpoint's origin without parsing it (a relative path)? */
+  relative: boolean;
+  method: string;
+  headers: HeadersInit | undefined;
+  body: BodyInit | null | undefined;
+  /** Can the body be sent again (redirect 307/308, 401 retry)? Streams cannot. */
+  replayable: boolean;
+  redirect: RequestRedirect;
+  signal: AbortSignal | undefined;
+  /** Remaining `RequestInit` fields (`dispatcher`, `keepalive`, …), passed through. */
+  rest: RequestInit | undefined;
+  /** Did the caller set `Authorization` themselves? Then it is theirs: not replaced, no refresh on 401. */
+  callerAuth: boolean;
+}
+
+// Without the DOM lib these names are not global; derive them from Node's RequestInit.
+type HeadersInit = NonNullable<RequestInit['headers']>;
+type BodyInit = NonNullable<RequestInit['body']>;
+type RequestRedirect = NonNullable<RequestInit['redirect']>;
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const CROSS_ORIGIN_STRIPPED = ['authorization', 'proxy-authorization', 'cookie'];
+const BODY_HEADERS = [
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'content-language',
+  'content-location',
+];
+
+class Client implements DHCoreClient {
+  readonly #config: ResolvedConfig;
+  readonly #origin: string;
+  readonly #tokens: TokenSource | undefined;
+  /** Fixed `Authorization` value for basic / access_token_only; undefined otherwise. */
+  readonly #fixed: string | undefined;
+  readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
+  readonly #log: Logger | undefined;
+  readonly #maxRedirects: number;
+
+  constructor(config: ResolvedConfig, t: Transport) {
+    this.#config = config;
+    this.#origin = originOf(config.endpoint) ?? config.endpoint;
+    this.#tokens = t.tokens;
+    this.#fetch = t.fetch;
+    this.#timeoutMs = t.timeoutMs === Number.POSITIVE_INFINITY ? 0 : t.timeoutMs;
+    this.#log = t.logger;
+    this.#maxRedirects = t.maxRedirects;
+    this.#fixed = fixedAuthorization(config);
+  }
+
+  get authMethod(): AuthMethod {
+    return this.#config.authMethod;
+  }
+
+  get profile(): string {
+    return this.#config.profile;
+  }
+
+  get endpoint(): string {
+    return this.#config.endpoint;
+  }
+
+  get expiresAt(): string | undefined {
+    return this.#tokens ? this.#tokens.state().expiresAt : this.#config.expiresAt;
+  }
+
+  async authHeaders(): Promise<Record<string, string>> {
+    const value = this.#tokens ? `Bearer ${await this.#tokens.accessToken()}` : this.#fixed;
+    return value === undefined ? {} : { Authorization: value };
+  }
+
+  async refresh(): Promise<void> {
+    if (!this.#tokens) {
+      throw new AuthError(
+        'auth_not_refreshable',
+        `Profile "${this.profile}" uses the ${this.authMethod} auth method, which has no token to refresh; a personal access token (dhcore login --pat) or a refresh token (dhcore login) can be refreshed.`,
+      );
+    }
+    const started = performance.now();
+    await this.#tokens.refresh();
+    this.#log?.(`token refreshed on request (${elapsed(started)})`);
+  }
+
+  async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const p = prepare(input, init, this.#config.endpoint);
+    const timeout = this.#timeoutMs > 0 ? AbortSignal.timeout(this.#timeoutMs) : undefined;
+    const callerSignal = p.signal;
+    p.signal = timeout && callerSignal ? AbortSignal.any([callerSignal, timeout]) : (timeout ?? callerSignal);
+    const started = this.#log ? performance.now() : 0;
+    try {
+      let token = this.#tokens && !p.callerAuth ? await this.#tokens.accessToken() : undefined;
+      const auth = token !== undefined ? `Bearer ${token}` : p.callerAuth ? undefined : this.#fixed;
+      let sent = await this.#send(p, auth);
+      if (sent.response.status === 401 && sent.authSent && token !== undefined && this.#tokens) {
+        if (!p.replayable) {
+          this.#log?.(
+            `${p.method} ${describeUrl(sent.url)} → 401; body is a stream, not retried (token refreshed for the next request)`,
+          );
+          await this.#tokens.refresh({ rejectedToken: token }).catch((err: unknown) => {
+            this.#log?.(`refresh after 401 failed: ${err instanceof DHCoreError ? err.code : 'error'}`);
+          });
+          return sent.response;
+        }
+        await sent.response.body?.cancel().catch(() => {});
+        this.#log?.(`${p.method} ${describeUrl(sent.url)} → 401; refreshing the token and retrying once`);
+        token = await this.#tokens.refresh({ rejectedToken: token });
+        sent = await this.#send(p, `Bearer ${token}`);
+      }
+      if (this.#log) {
+        this.#log(`${p.method} ${describeUrl(sent.url)} → ${sent.response.status} (${elapsed(started)})`);
+      }
+      return sent.response;
+    } catch (err) {
+      throw this.#transportError(err, p, timeout, callerSignal);
+    }
+  }
+
+  /** Send `p` with `auth` on hops to the endpoint's origin, following redirects by hand (credentials stay home). */
+  async #send(
+    p: Prepared,
+    auth: string | undefined,
+  ): Promise<{ response: Response; authSent: boolean; url: string }> {
+    let url = p.url;
+    let method = p.method;
+    let body = p.body;
+    let headers = p.headers;
+    // Once a hop has left the endpoint's origin, nothing of ours is sent again, even if a redirect comes back.
+    let home = p.relative || originOf(url) === this.#origin;
+    for (let hop = 0; ; hop++) {
+      const authorization = home ? auth : undefined;
+      const response = await this.#fetch(url, {
+        ...p.rest,
+        method,
+        headers: withAuthorization(headers, authorization),
+        body,
+        signal: p.signal,
+        redirect: p.redirect === 'error' ? 'error' : 'manual',
+        ...(isStream(body) ? { duplex: 'half' as const } : {}),
+      });
+      if (p.redirect !== 'follow' || !REDIRECT_STATUSES.has(response.status)) {
+        return { response, authSent: authorization !== undefined, url };
+      }
+      const location = response.headers.get('location');
+      if (location === null) return { response, authSent: authorization !== undefined, url };
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        return { response, authSent: authorization !== undefined, url };
+      }
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+        await response.body?.cancel().catch(() => {});
+        throw new DHCoreError(
+          'http_redirect_refused',
+          `${method} ${describeUrl(url)} redirected to a ${next.protocol} URL, which is not followed.`,
+        );
+      }
+      if (hop >= this.#maxRedirects) {
+        await response.body?.cancel().catch(() => {});
+        throw new DHCoreError(
+          'http_too_many_redirects',
+          `${p.method} ${describeUrl(p.url)} was redirected more than ${this.#maxRedirects} times; check the endpoint URL.`,
+        );
+      }
+      const status = response.status;
+      if (
+        (status === 303 && method !== 'HEAD') ||
+        ((status === 301 || status === 302) && method === 'POST')
+      ) {
+        method = 'GET';
+        body = undefined;
+        headers = without(headers, BODY_HEADERS);
+      } else if (body != null && !p.replayable) {
+        // The stream was consumed by the first hop; hand the redirect back rather than send an empty body.
+        return { response, authSent: authorization !== undefined, url };
+      }
+      await response.body?.cancel().catch(() => {});
+      const leaving = home && next.origin !== this.#origin;
+      if (leaving || next.origin !== originOf(url)) headers = without(headers, CROSS_ORIGIN_STRIPPED);
+      if (leaving) home = false;
+      this.#log?.(
+        `${method} ${describeUrl(url)} → ${status}, following to ${describeUrl(next.href)}${leaving ? ' (other origin: no credentials)' : ''}`,
+      );
+      url = next.href;
+    }
+  }
+
+  #transportError(
+    err: unknown,
+    p: Prepared,
+    timeout: AbortSignal | undefined,
+    caller: AbortSignal | undefined,
+  ) {
+    const target = `${p.method} ${describeUrl(p.url)}`;
+    if (timeout?.aborted && !caller?.aborted) {
+      this.#log?.(`${target} timed out after ${this.#timeoutMs} ms`);
+      return new DHCoreError(
+        'network_timeout',
+        `${target} got no answer within ${this.#timeoutMs} ms; check the endpoint or raise timeoutMs in createClient().`,
+        { cause: err },
+      );
+    }
+    if (err instanceof TypeError && err.message === 'fetch failed') {
+      const code = (err.cause as { code?: unknown } | undefined)?.code;
+      this.#log?.(`${target} failed: ${typeof code === 'string' ? code : 'network error'}`);
+      return new DHCoreError(
+        'network_unreachable',
+        `${target} failed${typeof code === 'string' ? ` (${code})` : ''}: is DHCore running and reachable at ${this.endpoint}?`,
+        { cause: err },
+      );
+    }
+    return err;
+  }
+
+  /** What `JSON.stringify` shows: no secret. */
+  toJSON(): Record<string, unknown> {
+    return { profile: this.profile, endpoint: this.endpoint, authMethod: this.authMethod };
+  }
+
+  toString(): string {
+    return `DHCoreClient(${this.profile} → ${this.endpoint}, ${this.authMethod})`;
+  }
+
+  [inspect.custom](): string {
+    return `DHCoreClient ${inspect(this.toJSON())}`;
+  }
+}
+
+/** `Authorization` for methods whose credentials never change: Basic (UTF-8 `user:password`) or a fixed Bearer. */
+function fixedAuthorization(config: ResolvedConfig): string | undefined {
+  switch (config.authMethod) {
+    case 'basic':
+      return `Basic ${Buffer.from(`${config.get('dhcore_user')}:${config.get('dhcore_password')}`, 'utf8').toString('base64')}`;
+    case 'access_token_only':
+      return `Bearer ${config.get('dhcore_access_token')}`;
+    default:
+      return undefined;
+  }
+}
+
+function prepare(input: string | URL | Request, init: RequestInit | undefined, endpoint: string): Prepared {
+  if (typeof input === 'string' || input instanceof URL) {
+    const relative = typeof input === 'string' && !isAbsoluteUrl(input);
+    const url = relative ? joinEndpoint(endpoint, input as string) : String(input);
+    const headers = init?.headers;
+    const body = init?.body;
+    return {
+      url,
+      relative,
+      method: init?.method?.toUpperCase() ?? 'GET',
+      headers,
+      body,
+      replayable: !isStream(body),
+      redirect: init?.redirect ?? 'follow',
+      signal: init?.signal ?? undefined,
+      rest: init,
+      callerAuth: headers !== undefined && new Headers(headers).has('authorization'),
+    };
+  }
+  // A Request: its body (if any) is a stream and can be sent once.
+  const request = init ? new Request(input, init) : input;
+  const headers = new Headers(request.headers);
+  return {
+    url: request.url,
+    relative: false,
+    method: request.method,
+    headers,
+    body: request.body,
+    replayable: request.body === null,
+    redirect: request.redirect,
+    signal: request.signal,
+    rest: undefined,
+    callerAuth: headers.has('authorization'),
+  };
+}
+
+/** Bodies that can only be read once: web streams, Node streams and other async iterables. */
+function isStream(body: BodyInit | null | undefined): boolean {
+  if (body === null || body === undefined || typeof body === 'string') return false;
+  if (body instanceof ReadableStream) return true;
+  return typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+}
+
+function withAuthorization(
+  headers: HeadersInit | undefined,
+  auth: string | undefined,
+): HeadersInit | undefined {
+  if (auth === undefined) return headers;
+  if (headers === undefined) return { authorization: auth };
+  const merged = new Headers(headers);
+  if (!merged.has('authorization')) merged.set('authorization', auth);
+  return merged;
+}
+
+function without(headers: HeadersInit | undefined, names: readonly string[]): HeadersInit | undefined {
+  if (headers === undefined) return undefined;
+  const copy = new Headers(headers);
+  for (const name of names) copy.delete(name);
+  return copy;
+}
