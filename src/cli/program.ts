@@ -1,8 +1,12 @@
 import { Command } from 'commander';
 import { register as registerListEnv } from './commands/list-env.js';
+import { register as registerLogin } from './commands/login.js';
+import { register as registerLogout } from './commands/logout.js';
+import { register as registerRefresh } from './commands/refresh.js';
 import { register as registerRegister } from './commands/register.js';
 import { register as registerRemove } from './commands/remove.js';
 import { register as registerStatus } from './commands/status.js';
+import { register as registerToken } from './commands/token.js';
 import { register as registerUse } from './commands/use.js';
 
 const EXIT_HELP = `
@@ -36,5 +40,9 @@ export function buildProgram(): Command {
   registerListEnv(program);
   registerUse(program);
   registerRemove(program);
+  registerLogin(program);
+  registerLogout(program);
+  registerRefresh(program);
+  registerToken(program);
   return program;
 }

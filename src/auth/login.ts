@@ -1,0 +1,101 @@
+/**
+ * Explicit credential changes to a profile: `loginWithPat` (what `dhcore login --pat` does) and `logout`.
+ *
+ * Logging in is an explicit act (like `gh auth login --with-token`): the PAT itself is saved with the
+ * exchanged tokens so the profile keeps working after the access token expires, together with the
+ * non-secret configuration it used (endpoint, issuer, client id, token endpoint) when that came from the
+ * environment or options — the profile then works on its own.
+ *
+ * `logout` removes what login and refreshes stored: access/refresh/id token, expiry keys, the PAT
+ * fingerprint, and the PAT itself (unless `keepPat`). Everything else — endpoint, other keys, comments,
+ * other profiles — stays. Tokens are not revoked at the server.
+ */
+import type { ResolvedConfig } from '../config/types.js';
+import { DHCoreError } from '../errors.js';
+import { ProfileStore } from '../store/profile-store.js';
+import { formatInstant, timesAtIssuance } from './expiry.js';
+import { exchangePat } from './oauth.js';
+import { MANAGED_TOKEN_KEYS, tokenChange } from './token-manager.js';
+
+/** Configuration keys saved with a login when they did not come from the file. */
+const PORTABLE_CONFIG_KEYS = [
+  'dhcore_endpoint',
+  'dhcore_issuer',
+  'dhcore_client_id',
+  'oauth2_token_endpoint',
+];
+
+export interface LoginResult {
+  profile: string;
+  configFile: string;
+  endpoint: string;
+  expiresAt: string | undefined;
+  /** Keys written (names only). */
+  savedKeys: string[];
+}
+
+/** Exchange `pat` and save it, the tokens and the configuration used into the profile (created if needed). */
+export async function loginWithPat(opts: {
+  config: ResolvedConfig;
+  pat: string;
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+}): Promise<LoginResult> {
+  const { config, pat } = opts;
+  const store = new ProfileStore({ file: config.configFile, profile: config.profile });
+  const outcome = await store.update(async () => {
+    const issued = await exchangePat(
+      {
+        endpoint: config.endpoint,
+        issuer: config.issuer,
+        tokenEndpoint: config.tokenEndpoint,
+        clientId: config.clientId,
+      },
+      pat,
+      {
+        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+        ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+      },
+    );
+    const times = timesAtIssuance(issued.accessToken, issued.expiresIn, Date.now());
+    const change = tokenChange(issued, times, pat);
+    const set: Record<string, string> = { ...change.set, dhcore_personal_access_token: pat };
+    for (const key of PORTABLE_CONFIG_KEYS) {
+      const value = config.get(key);
+      if (value !== undefined && config.sources[key] !== 'file' && set[key] === undefined) set[key] = value;
+    }
+    return { result: { times, keys: Object.keys(set) }, change: { set, delete: change.delete ?? [] } };
+  });
+  if (!outcome.persisted) {
+    throw new DHCoreError(
+      'store_not_writable',
+      `Logged in, but ${config.configFile} cannot be written, so nothing was saved: make the file and its folder writable, or choose another file with --config.`,
+    );
+  }
+  const { times, keys } = outcome.result;
+  return {
+    profile: config.profile,
+    configFile: config.configFile,
+    endpoint: config.endpoint,
+    expiresAt: times.expiresAtMs !== undefined ? formatInstant(times.expiresAtMs) : undefined,
+    savedKeys: keys.sort(),
+  };
+}
+
+/** Remove the stored tokens (and the PAT unless `keepPat`) from a profile; returns the removed key names. */
+export async function logout(opts: { file: string; profile: string; keepPat?: boolean }): Promise<string[]> {
+  const store = new ProfileStore({ file: opts.file, profile: opts.profile });
+  const keys: string[] = [...MANAGED_TOKEN_KEYS];
+  if (!opts.keepPat) keys.push('dhcore_personal_access_token');
+  const outcome = await store.update(async (current) => {
+    const present = keys.filter((k) => current[k] !== undefined);
+    return { result: present, change: { delete: present } };
+  });
+  if (outcome.inMemory) {
+    throw new DHCoreError(
+      'store_not_writable',
+      `Cannot write ${opts.file}: the tokens are still saved there. Make the file and its folder writable and run 'dhcore logout' again.`,
+    );
+  }
+  return outcome.result;
+}

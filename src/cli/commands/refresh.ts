@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import { TokenManager } from '../../auth/token-manager.js';
+import { resolveConfig } from '../../config/resolve.js';
+import { globalOptions, printJson, printTable, resolveOptionsOf } from '../context.js';
+import { describeExpiry } from './status.js';
+
+/** `dhcore refresh` — force a refresh (oauth2) or a new exchange (PAT) now and save it; no secrets printed. */
+export function register(program: Command): void {
+  program
+    .command('refresh')
+    .description('Refresh the access token now (or exchange the personal access token again) and save it')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  dhcore refresh
+  dhcore refresh --json -e staging`,
+    )
+    .action(async (_opts: unknown, cmd: Command) => {
+      const config = resolveConfig(resolveOptionsOf(cmd));
+      const manager = new TokenManager({ config });
+      await manager.refresh();
+      const state = manager.state();
+      const last = manager.lastRefresh();
+      const saved = last?.persisted ?? false;
+      const summary = {
+        profile: config.profile,
+        configFile: config.configFile,
+        authMethod: config.authMethod,
+        action: last?.action ?? 'refreshed',
+        expiresAt: state.expiresAt ?? null,
+        refreshAt: state.refreshAt ?? null,
+        saved,
+      };
+      if (globalOptions(cmd).json) {
+        printJson(summary);
+        return;
+      }
+      printTable([
+        ['profile', config.profile],
+        ['auth method', config.authMethod],
+        ['token', summary.action === 'exchanged' ? 'exchanged again' : summary.action],
+        ['expires at', describeExpiry(summary.expiresAt)],
+        ['saved to', saved ? config.configFile : `memory only (${config.configFile} not written)`],
+      ]);
+    });
+}
