@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { register as registerDevServer } from './commands/dev-server.js';
 import { register as registerListEnv } from './commands/list-env.js';
 import { register as registerLogin } from './commands/login.js';
 import { register as registerLogout } from './commands/logout.js';
@@ -44,5 +45,6 @@ export function buildProgram(): Command {
   registerLogout(program);
   registerRefresh(program);
   registerToken(program);
+  registerDevServer(program);
   return program;
 }

@@ -46,7 +46,7 @@ export async function withDevServer<T>(
 }
 
 /** openid-client configuration for the server's public client (http allowed: it is loopback). */
-export function discover(server: DevServer): Promise<oidc.Configuration> {
+export function discover(server: Pick<DevServer, 'issuer' | 'clientId'>): Promise<oidc.Configuration> {
   return oidc.discovery(new URL(server.issuer), server.clientId, undefined, oidc.None(), {
     execute: [oidc.allowInsecureRequests],
   });
@@ -262,7 +262,11 @@ export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const PAT_TYPE = 'urn:ietf:params:oauth:token-type:pat';
 
 /** PAT → access token via openid-client's generic grant. */
-export function exchangePat(config: oidc.Configuration, pat: string, scope = 'credentials') {
+export function exchangePat(
+  config: oidc.Configuration,
+  pat: string,
+  scope = 'credentials',
+): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers> {
   return oidc.genericGrantRequest(config, TOKEN_EXCHANGE, {
     subject_token: pat,
     subject_token_type: PAT_TYPE,

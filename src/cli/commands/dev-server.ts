@@ -1,0 +1,89 @@
+import { format } from 'node:util';
+import { type Command, InvalidArgumentError } from 'commander';
+import { startDevServer } from '../../dev-server/index.js';
+
+function integer(min: number, max: number, what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${what} must be a whole number from ${min} to ${max}.`);
+    }
+    return n;
+  };
+}
+
+interface DevServerCliOptions {
+  port: number;
+  host: string;
+  accessTokenTtl: number;
+  allowNonLoopback?: boolean;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('dev-server')
+    .description('Run a local DHCore-compatible auth server (demo user, PAT, every login flow) until stopped')
+    .option('--port <n>', 'TCP port to listen on (0 = any free port)', integer(0, 65535, 'port'), 0)
+    .option('--host <addr>', 'address to bind (loopback only unless --allow-non-loopback)', '127.0.0.1')
+    .option(
+      '--access-token-ttl <seconds>',
+      'access token lifetime in seconds',
+      integer(1, 365 * 24 * 3600, 'access token TTL'),
+      3600,
+    )
+    .option('--allow-non-loopback', 'permit binding a non-loopback address (exposes a demo user!)')
+    .option('--quiet', 'do not log requests to stderr')
+    .addHelpText(
+      'after',
+      `
+When ready it prints ONE JSON line on stdout and serves until SIGINT/SIGTERM:
+  {"endpoint":"http://127.0.0.1:PORT","issuer":"…","clientId":"dhcore-cli","user":"demo","password":"…","pat":"…"}
+Logs go to stderr.
+
+Examples:
+  dhcore dev-server --port 8080
+  dhcore dev-server --access-token-ttl 5      # watch tokens expire and refresh`,
+    )
+    .action(async (opts: DevServerCliOptions) => {
+      // stdout carries exactly one JSON line: anything a library prints with console.log/info
+      // (oidc-provider prints its notices that way) goes to stderr instead.
+      const toStderr = (...args: unknown[]) => {
+        process.stderr.write(`${format(...args)}\n`);
+      };
+      console.log = toStderr;
+      console.info = toStderr;
+
+      const server = await startDevServer({
+        port: opts.port,
+        host: opts.host,
+        accessTokenTtl: opts.accessTokenTtl,
+        allowNonLoopback: opts.allowNonLoopback === true,
+        ...(opts.quiet ? {} : { logger: (line: string) => process.stderr.write(`dev-server: ${line}\n`) }),
+      });
+
+      const stopped = new Promise<string>((resolve) => {
+        process.once('SIGINT', () => resolve('SIGINT'));
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+      });
+
+      const ready = {
+        endpoint: server.endpoint,
+        issuer: server.issuer,
+        clientId: server.clientId,
+        user: server.user,
+        password: server.password,
+        pat: server.pat,
+      };
+      process.stdout.write(`${JSON.stringify(ready)}\n`);
+      process.stderr.write(
+        `dev-server: ready. Try: DHCORE_ENDPOINT=${server.endpoint} DHCORE_CLIENT_ID=${server.clientId} ` +
+          'DHCORE_PERSONAL_ACCESS_TOKEN=<pat from the JSON line> dhcore token\n',
+      );
+
+      const signal = await stopped;
+      process.stderr.write(`dev-server: ${signal} received, shutting down\n`);
+      await server.close();
+      process.exitCode = 0;
+    });
+}
