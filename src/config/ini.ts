@@ -16,17 +16,41 @@ import { ConfigError } from '../errors.js';
 const DEFAULT_SECTION = 'DEFAULT';
 const MAX_INTERPOLATION_DEPTH = 10;
 
-/** Python's `str.isspace()` set (identical to `re`'s `\s` for str patterns); differs from JS `\s`. */
-const WS = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
-const STRIP_RE = new RegExp(`^[${WS}]+|[${WS}]+$`, 'g');
-const RSTRIP_RE = new RegExp(`[${WS}]+$`);
-const LEAD_WS_RE = new RegExp(`^[${WS}]*`);
 const NEWLINE_RE = /\r\n|\r|\n/;
 const KEYREF_RE = /^%\(([^)]+)\)s/;
 
-const strip = (s: string): string => s.replace(STRIP_RE, '');
-const rstrip = (s: string): string => s.replace(RSTRIP_RE, '');
-const leadingWs = (s: string): string => LEAD_WS_RE.exec(s)?.[0] ?? '';
+/** Python's `str.isspace()` (identical to `re`'s `\s` for str): unlike JS `\s`, it has \x1c-\x1f and \x85, not \ufeff. */
+function isWs(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+  if (c < 0x85) return false;
+  return (
+    c === 0x85 ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000
+  );
+}
+
+/** Length of the leading whitespace (configparser's indentation level). */
+function indentOf(s: string): number {
+  let i = 0;
+  while (i < s.length && isWs(s.charCodeAt(i))) i++;
+  return i;
+}
+
+function rstrip(s: string): string {
+  let end = s.length;
+  while (end > 0 && isWs(s.charCodeAt(end - 1))) end--;
+  return end === s.length ? s : s.slice(0, end);
+}
+
+const strip = (s: string): string => rstrip(s.slice(indentOf(s)));
+const leadingWs = (s: string): string => s.slice(0, indentOf(s));
 
 interface Line {
   text: string;
@@ -340,7 +364,8 @@ function scan(lines: Line[], file: string | undefined): ScanResult {
 
   for (let i = 0; i < lines.length; i++) {
     const text = lines[i]!.text;
-    const value = strip(text);
+    const indent = indentOf(text);
+    const value = rstrip(indent ? text.slice(indent) : text);
     if (value.startsWith('#') || value.startsWith(';')) {
       kinds[i] = 'comment';
       continue;
@@ -350,7 +375,6 @@ function scan(lines: Line[], file: string | undefined): ScanResult {
       if (entry) parts.get(entry)!.push('');
       continue;
     }
-    const indent = leadingWs(text).length;
     if (entry && indent > indentLevel) {
       kinds[i] = 'cont';
       parts.get(entry)!.push(value);
