@@ -11,7 +11,12 @@ const TMP_MARK = '.dhcore-tmp-';
 
 /** Temp-file name for `file`: hidden, in the same folder, tagged with our pid so leftovers can be swept. */
 function tempPathFor(file: string): string {
-  return join(dirname(file), `.${basename(file)}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`);
+  return join(dirname(file), `${tempPrefix(file)}${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+function tempPrefix(file: string): string {
+  const base = basename(file);
+  return `${base.startsWith('.') ? '' : '.'}${base}${TMP_MARK}`;
 }
 
 export async function writeFileAtomic(file: string, text: string, mode = 0o600): Promise<void> {
@@ -50,7 +55,7 @@ async function syncDir(dir: string): Promise<void> {
 /** Remove temp files left by processes that were killed mid-write (their pid is gone). Best effort. */
 async function sweepLeftovers(file: string): Promise<void> {
   const dir = dirname(file);
-  const prefix = `.${basename(file)}${TMP_MARK}`;
+  const prefix = tempPrefix(file);
   let names: string[];
   try {
     names = await fsp.readdir(dir);

@@ -176,7 +176,7 @@ export class ProfileStore {
       text = await fsp.readFile(this.file, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return null;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
       throw new ConfigError(
         'config_unreadable',
         `Cannot read config file ${this.file} (${code ?? 'error'}): fix its permissions (chmod 600 ${this.file}).`,
