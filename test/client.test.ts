@@ -1,0 +1,306 @@
+/**
+ * The client against the real dev server (oidc-provider): PAT exchange, refresh tokens, 401 → one refresh and
+ * one retry, single-flight under 1000 concurrent requests, proactive refresh, storage. Token requests are
+ * counted at the server (`stats()`), never by the client.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '../src/index.js';
+import { isolatedEnv, json, type Recorder, startRecorder, tempIni } from './client-helpers.js';
+import { loginTokens } from './helpers/auth.js';
+import { useDevServer } from './helpers/dev-server.js';
+
+const REFRESH = 'refresh_token';
+const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+let ini: ReturnType<typeof tempIni>;
+afterEach(() => ini?.cleanup());
+
+function tokenRequests(s: { stats(): { tokenRequests: number; byGrant: Record<string, number> } }) {
+  const at = s.stats();
+  return () => {
+    const now = s.stats();
+    const byGrant: Record<string, number> = {};
+    for (const [g, n] of Object.entries(now.byGrant)) {
+      const d = n - (at.byGrant[g] ?? 0);
+      if (d) byGrant[g] = d;
+    }
+    return { total: now.tokenRequests - at.tokenRequests, byGrant };
+  };
+}
+
+/** A fetch that records the status of every API request it sends (not discovery or token requests). */
+function recordingFetch() {
+  const statuses: number[] = [];
+  const impl: typeof fetch = async (input, init) => {
+    const res = await fetch(input, init);
+    if (String(input instanceof Request ? input.url : input).includes('/api/')) statuses.push(res.status);
+    return res;
+  };
+  return { impl, statuses };
+}
+
+async function drainStatus(res: Response): Promise<number> {
+  await res.arrayBuffer();
+  return res.status;
+}
+
+describe('with the dev server', () => {
+  const server = useDevServer();
+
+  it('exchange: a PAT from the environment is exchanged once, saved to the file, reused by the next client', async () => {
+    const s = server();
+    ini = tempIni();
+    const count = tokenRequests(s);
+    const env = isolatedEnv(ini.dir, {
+      DHCORE_ENDPOINT: s.endpoint,
+      DHCORE_CLIENT_ID: s.clientId,
+      DHCORE_PERSONAL_ACCESS_TOKEN: s.pat,
+    });
+    const client = await createClient({ env, configFile: ini.file });
+    expect(client.authMethod).toBe('exchange');
+    const res = await client.fetch('/api/auth');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ name: s.user });
+    expect(client.expiresAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(count()).toEqual({ total: 1, byGrant: { [EXCHANGE]: 1 } });
+
+    const saved = readFileSync(ini.file, 'utf8');
+    expect(saved).toContain('dhcore_access_token');
+    expect(saved).not.toContain(s.pat); // the PAT came from the environment: never written
+
+    const again = await createClient({ env, configFile: ini.file });
+    expect((await again.fetch('/api/v1/projects')).status).toBe(200);
+    expect(count().total).toBe(1);
+  });
+
+  it("storage: 'memory' leaves the file alone", async () => {
+    const s = server();
+    ini = tempIni('[__default]\n# keep me\n');
+    const env = isolatedEnv(ini.dir, {
+      DHCORE_ENDPOINT: s.endpoint,
+      DHCORE_CLIENT_ID: s.clientId,
+      DHCORE_PERSONAL_ACCESS_TOKEN: s.pat,
+    });
+    const client = await createClient({ env, configFile: ini.file, storage: 'memory' });
+    expect((await client.fetch('/api/auth')).status).toBe(200);
+    expect(readFileSync(ini.file, 'utf8')).toBe('[__default]\n# keep me\n');
+  });
+
+  it('oauth2: a valid saved token is used as is; refresh() rotates and saves the refresh token', async () => {
+    const s = server();
+    const login = await loginTokens(s);
+    ini = tempIni(`[dev]
+dhcore_endpoint = ${s.endpoint}
+dhcore_client_id = ${s.clientId}
+dhcore_access_token = ${login.accessToken}
+dhcore_refresh_token = ${login.refreshToken}
+dhcore_expires_at = ${new Date(Date.now() + 3_600_000).toISOString()}
+`);
+    const count = tokenRequests(s);
+    const client = await createClient({ env: isolatedEnv(ini.dir), configFile: ini.file, profile: 'dev' });
+    expect(client.authMethod).toBe('oauth2');
+    expect(client.profile).toBe('dev');
+    expect((await client.fetch('/api/auth')).status).toBe(200);
+    expect(count().total).toBe(0);
+
+    await client.refresh();
+    expect(count()).toEqual({ total: 1, byGrant: { [REFRESH]: 1 } });
+    const saved = readFileSync(ini.file, 'utf8');
+    expect(saved).not.toContain(login.refreshToken);
+    expect(saved).toMatch(/dhcore_refresh_token = \S+/);
+    expect((await client.authHeaders()).Authorization).toMatch(/^Bearer \S+$/);
+    expect((await client.authHeaders()).Authorization).not.toBe(`Bearer ${login.accessToken}`);
+    expect((await client.fetch('/api/auth')).status).toBe(200);
+  });
+
+  it('a 401 on a token the server refuses: one refresh, one retry, success', async () => {
+    const s = server();
+    const login = await loginTokens(s);
+    ini = tempIni(`[__default]
+dhcore_endpoint = ${s.endpoint}
+dhcore_client_id = ${s.clientId}
+dhcore_access_token = revoked-or-garbage-token
+dhcore_refresh_token = ${login.refreshToken}
+`);
+    const count = tokenRequests(s);
+    const rec = recordingFetch();
+    const lines: string[] = [];
+    const client = await createClient({
+      env: isolatedEnv(ini.dir),
+      configFile: ini.file,
+      fetch: rec.impl,
+      logger: (l) => lines.push(l),
+    });
+    const res = await client.fetch('/api/auth');
+    expect(res.status).toBe(200);
+    expect(rec.statuses).toEqual([401, 200]);
+    expect(count()).toEqual({ total: 1, byGrant: { [REFRESH]: 1 } });
+    expect(lines.join('\n')).toMatch(/401; refreshing the token and retrying once/);
+    for (const l of lines) expect(l).not.toContain(login.refreshToken);
+  });
+
+  it('1000 concurrent requests on an expired token: exactly one token request, all succeed', async () => {
+    const s = server();
+    const login = await loginTokens(s);
+    ini = tempIni(`[__default]
+dhcore_endpoint = ${s.endpoint}
+dhcore_client_id = ${s.clientId}
+dhcore_access_token = ${login.accessToken}
+dhcore_refresh_token = ${login.refreshToken}
+dhcore_expires_at = ${new Date(Date.now() - 60_000).toISOString()}
+`);
+    const count = tokenRequests(s);
+    const client = await createClient({ env: isolatedEnv(ini.dir), configFile: ini.file });
+    const statuses = await Promise.all(
+      Array.from({ length: 1000 }, () => client.fetch('/api/auth').then(drainStatus)),
+    );
+    expect(statuses.filter((st) => st !== 200)).toEqual([]);
+    expect(count()).toEqual({ total: 1, byGrant: { [REFRESH]: 1 } });
+  });
+
+  it('1000 concurrent requests that all get a 401 (expiry unknown): one refresh, all retried once and succeed', async () => {
+    const s = server();
+    const login = await loginTokens(s);
+    ini = tempIni(`[__default]
+dhcore_endpoint = ${s.endpoint}
+dhcore_client_id = ${s.clientId}
+dhcore_access_token = not-a-token-the-server-knows
+dhcore_refresh_token = ${login.refreshToken}
+`);
+    const count = tokenRequests(s);
+    const rec = recordingFetch();
+    const client = await createClient({ env: isolatedEnv(ini.dir), configFile: ini.file, fetch: rec.impl });
+    const statuses = await Promise.all(
+      Array.from({ length: 1000 }, () => client.fetch('/api/auth').then(drainStatus)),
+    );
+    expect(statuses.filter((st) => st !== 200)).toEqual([]);
+    expect(count()).toEqual({ total: 1, byGrant: { [REFRESH]: 1 } });
+    expect(rec.statuses.filter((st) => st === 401)).toHaveLength(1000);
+    expect(rec.statuses).toHaveLength(2000);
+  });
+});
+
+describe('proactive refresh (2 s tokens)', () => {
+  const server = useDevServer({ accessTokenTtl: 2 });
+
+  it('a token past its refresh moment is renewed before the request: no 401 is ever seen', async () => {
+    const s = server();
+    ini = tempIni();
+    const count = tokenRequests(s);
+    const rec = recordingFetch();
+    const client = await createClient({
+      env: isolatedEnv(ini.dir, {
+        DHCORE_ENDPOINT: s.endpoint,
+        DHCORE_CLIENT_ID: s.clientId,
+        DHCORE_PERSONAL_ACCESS_TOKEN: s.pat,
+      }),
+      configFile: ini.file,
+      fetch: rec.impl,
+    });
+    expect((await client.fetch('/api/auth')).status).toBe(200);
+    const first = client.expiresAt;
+    await new Promise((r) => setTimeout(r, 1_200)); // past the refresh moment (half of the 2 s lifetime)
+    expect((await client.fetch('/api/auth')).status).toBe(200);
+    expect(rec.statuses).toEqual([200, 200]);
+    expect(count()).toEqual({ total: 2, byGrant: { [EXCHANGE]: 2 } });
+    expect(client.expiresAt).not.toBe(first);
+  });
+});
+
+describe('401 handling with an endpoint that refuses stale tokens (issuer = dev server)', () => {
+  const server = useDevServer();
+  let api: Recorder;
+  beforeAll(async () => {
+    api = await startRecorder();
+  });
+  afterAll(() => api.close());
+
+  function profile(s: { endpoint: string; clientId: string }, refreshToken: string) {
+    return `[__default]
+dhcore_endpoint = ${api.origin}
+dhcore_issuer = ${s.endpoint}
+dhcore_client_id = ${s.clientId}
+dhcore_access_token = STALE-token
+dhcore_refresh_token = ${refreshToken}
+`;
+  }
+
+  it('a second 401 after the retry is returned, not retried again', async () => {
+    const s = server();
+    api.reset();
+    api.handle((_req, res) => json(res, 401, { error: 'unauthorized' }));
+    ini = tempIni(profile(s, (await loginTokens(s)).refreshToken));
+    const count = tokenRequests(s);
+    const client = await createClient({ env: isolatedEnv(ini.dir), configFile: ini.file });
+    const res = await client.fetch('/api/auth');
+    expect(res.status).toBe(401);
+    expect(api.requests.map((r) => r.authorization?.startsWith('Bearer '))).toEqual([true, true]);
+    expect(api.requests[0]?.authorization).toBe('Bearer STALE-token');
+    expect(api.requests[1]?.authorization).not.toBe('Bearer STALE-token');
+    expect(count().total).toBe(1);
+  });
+
+  it('a streamed body is not retried: the 401 comes back, and the next request carries a fresh token', async () => {
+    const s = server();
+    api.reset();
+    api.handle((req, res) =>
+      req.authorization === 'Bearer STALE-token'
+        ? json(res, 401, { error: 'unauthorized' })
+        : json(res, 200, req),
+    );
+    ini = tempIni(profile(s, (await loginTokens(s)).refreshToken));
+    const count = tokenRequests(s);
+    const client = await createClient({ env: isolatedEnv(ini.dir), configFile: ini.file });
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('upload'));
+        c.close();
+      },
+    });
+    const res = await client.fetch('/upload', { method: 'POST', body, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(401);
+    expect(api.requests).toHaveLength(1);
+    expect(count().total).toBe(1);
+
+    const again = await client.fetch('/upload', { method: 'POST', body: 'upload' });
+    expect(again.status).toBe(200);
+    expect(api.requests).toHaveLength(2);
+    expect(count().total).toBe(1);
+  });
+
+  it('a replayable body (string) is sent again on the retry', async () => {
+    const s = server();
+    api.reset();
+    api.handle((req, res) =>
+      req.authorization === 'Bearer STALE-token'
+        ? json(res, 401, { error: 'unauthorized' })
+        : json(res, 200, req),
+    );
+    ini = tempIni(profile(s, (await loginTokens(s)).refreshToken));
+    const client = await createClient({ env: isolatedEnv(ini.dir), configFile: ini.file });
+    const res = await client.fetch('/upload', { method: 'PUT', body: 'payload-1' });
+    expect(res.status).toBe(200);
+    expect(api.requests.map((r) => [r.method, r.body])).toEqual([
+      ['PUT', 'payload-1'],
+      ['PUT', 'payload-1'],
+    ]);
+  });
+
+  it('a 401 from another origin never triggers a refresh', async () => {
+    const s = server();
+    api.reset();
+    api.handle((_req, res) => json(res, 401, {}));
+    ini = tempIni(`[__default]
+dhcore_endpoint = ${s.endpoint}
+dhcore_client_id = ${s.clientId}
+dhcore_access_token = whatever
+dhcore_refresh_token = ${(await loginTokens(s)).refreshToken}
+`);
+    const count = tokenRequests(s);
+    const client = await createClient({ env: isolatedEnv(ini.dir), configFile: ini.file });
+    expect((await client.fetch(`${api.origin}/elsewhere`)).status).toBe(401);
+    expect(api.requests[0]?.authorization).toBeUndefined();
+    expect(count().total).toBe(0);
+  });
+});
