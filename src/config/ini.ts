@@ -328,15 +328,26 @@ function where(file: string | undefined, line?: number): string {
   return line === undefined ? f : `${f}, line ${line}`;
 }
 
+/** Split on '\r\n', '\r' or '\n' (Python's universal newlines), keeping each line's own terminator. */
 function splitLines(text: string): Line[] {
   const lines: Line[] = [];
-  const re = /\r\n|\r|\n/g;
   let pos = 0;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    lines.push({ text: text.slice(pos, m.index), eol: m[0] });
-    pos = m.index + m[0].length;
+  let cr = text.indexOf('\r');
+  while (pos < text.length) {
+    if (cr !== -1 && cr < pos) cr = text.indexOf('\r', pos);
+    const lf = text.indexOf('\n', pos);
+    let end = text.length;
+    let eol = '';
+    if (cr !== -1 && (lf === -1 || cr < lf)) {
+      end = cr;
+      eol = text.charCodeAt(cr + 1) === 10 ? '\r\n' : '\r';
+    } else if (lf !== -1) {
+      end = lf;
+      eol = '\n';
+    }
+    lines.push({ text: text.slice(pos, end), eol });
+    pos = end + eol.length;
   }
-  if (pos < text.length) lines.push({ text: text.slice(pos), eol: '' });
   return lines;
 }
 
@@ -354,9 +365,10 @@ function scan(lines: Line[], file: string | undefined): ScanResult {
   const sections = new Map<string, Section>();
   const defaults: Section = { name: DEFAULT_SECTION, headers: [], entries: new Map() };
   const kinds: Kind[] = new Array(lines.length);
-  const parts = new Map<Entry, string[]>();
+  const values: [Entry, string[]][] = []; // each key's value lines, joined at the end like configparser
   let cur: Section | undefined;
   let entry: Entry | undefined; // the key whose value continuation lines extend (configparser's optname)
+  let entryLines: string[] | undefined;
   let indentLevel = 0;
   let syntaxLine = 0;
   const error = (code: string, line: number, message: string): ConfigError =>
@@ -372,12 +384,12 @@ function scan(lines: Line[], file: string | undefined): ScanResult {
     }
     if (value === '') {
       kinds[i] = 'blank';
-      if (entry) parts.get(entry)!.push('');
+      if (entry) entryLines!.push('');
       continue;
     }
     if (entry && indent > indentLevel) {
       kinds[i] = 'cont';
-      parts.get(entry)!.push(value);
+      entryLines!.push(value);
       entry.end = i;
       continue;
     }
@@ -424,7 +436,8 @@ function scan(lines: Line[], file: string | undefined): ScanResult {
     }
     const e: Entry = { key, raw: '', start: i, end: i };
     cur.entries.set(key, e);
-    parts.set(e, [strip(value.slice(d + 1))]);
+    entryLines = [strip(value.slice(d + 1))];
+    values.push([e, entryLines]);
     entry = key === '' ? undefined : e;
   }
   if (syntaxLine) {
@@ -434,6 +447,6 @@ function scan(lines: Line[], file: string | undefined): ScanResult {
       "line is not a [section] header, a comment or 'key = value' (continuation lines must be indented)",
     );
   }
-  for (const [e, p] of parts) e.raw = rstrip(p.join('\n'));
+  for (const [e, p] of values) e.raw = p.length === 1 ? p[0]! : rstrip(p.join('\n'));
   return { sections, defaults, kinds };
 }
