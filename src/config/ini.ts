@@ -10,6 +10,9 @@
  * Model: the file is kept as a list of lines (text + its own line ending). A scan that replays
  * configparser's `_read` state machine classifies the lines and indexes sections and keys; edits splice
  * lines and re-run the scan, so the model can never drift from what Python would read.
+ *
+ * One deliberate leniency: a leading UTF-8 BOM is accepted (and written back), as Python does when it
+ * reads with encoding 'utf-8-sig'; plain 'utf-8' Python would reject such a file.
  */
 import { ConfigError } from '../errors.js';
 
@@ -82,6 +85,12 @@ interface ScanResult {
   kinds: Kind[];
 }
 
+/**
+ * A configparser file that can be read and edited. Parsing throws ConfigError for syntax errors (code
+ * 'config_syntax'), duplicates ('config_duplicate_section' / 'config_duplicate_key'), a key before any
+ * section ('config_missing_section_header'); reading a value with broken `%` syntax throws
+ * 'config_interpolation'. Messages name the file and line (ConfigError.file/.line), never a value.
+ */
 export class IniDocument {
   readonly file: string | undefined;
   private readonly bom: string;
