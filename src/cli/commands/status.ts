@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { createClient } from '../../client/client.js';
 import { resolveConfig } from '../../config/resolve.js';
-import type { ResolvedConfig } from '../../config/types.js';
-import { globalOptions, printJson, printTable, resolveOptionsOf } from '../context.js';
+import type { ResolvedConfig, ResolveOptions } from '../../config/types.js';
+import { DHCoreError } from '../../errors.js';
+import { EXIT, globalOptions, printJson, printTable, resolveOptionsOf } from '../context.js';
 
 /** The offline part of `dhcore status`: what resolution decided. Never includes a secret value. */
 export function offlineStatus(config: ResolvedConfig) {
@@ -15,6 +17,95 @@ export function offlineStatus(config: ResolvedConfig) {
     expiresAt: config.expiresAt ?? null,
     sources: { ...config.sources },
   };
+}
+
+/** What `GET <endpoint>/api/auth` said about the credentials. Never includes a secret value. */
+export interface OnlineStatus {
+  /** Did DHCore answer at all? */
+  reachable: boolean;
+  /** true: 2xx; false: 401/403 or the token could not be obtained; null: unknown (server unreachable or failing). */
+  authenticated: boolean | null;
+  /** Who DHCore says we are (`name` of `/api/auth`). */
+  user: string | null;
+  authorities: string[];
+  /** HTTP status of `/api/auth`, if it answered. */
+  httpStatus: number | null;
+  /** Expiry of the access token used (after any exchange/refresh), if known. */
+  expiresAt: string | null;
+  /** Why the check failed: a stable code and a message naming the fix. */
+  error: { code: string; message: string } | null;
+}
+
+/** Time limit of the online check, so `dhcore status` never hangs on a dead endpoint. */
+const ONLINE_TIMEOUT_MS = 10_000;
+
+/** Call `/api/auth` with the profile's credentials (exchanging/refreshing them as any client would). */
+export async function onlineStatus(opts: ResolveOptions, config: ResolvedConfig): Promise<OnlineStatus> {
+  const out: OnlineStatus = {
+    reachable: false,
+    authenticated: null,
+    user: null,
+    authorities: [],
+    httpStatus: null,
+    expiresAt: config.expiresAt ?? null,
+    error: null,
+  };
+  try {
+    const client = await createClient({ ...opts, profile: config.profile, timeoutMs: ONLINE_TIMEOUT_MS });
+    const res = await client.fetch('/api/auth', { headers: { accept: 'application/json' } });
+    out.reachable = true;
+    out.httpStatus = res.status;
+    out.expiresAt = client.expiresAt ?? null;
+    const body = await res.json().catch(() => undefined);
+    if (res.ok) {
+      out.authenticated = true;
+      if (isRecord(body)) {
+        const name = body.name ?? body.username ?? body.sub;
+        out.user = typeof name === 'string' ? name : null;
+        if (Array.isArray(body.authorities)) out.authorities = body.authorities.filter(isString);
+      }
+    } else if (res.status === 401 || res.status === 403) {
+      out.authenticated = false;
+      out.error = {
+        code: res.status === 401 ? 'auth_rejected' : 'auth_forbidden',
+        message:
+          config.authMethod === 'none'
+            ? `DHCore answered ${res.status}: profile "${config.profile}" has no credentials; run 'dhcore login'.`
+            : `DHCore answered ${res.status} to the ${config.authMethod} credentials of profile "${config.profile}"; run 'dhcore login'${config.profile === '__default' ? '' : ` -e ${config.profile}`}.`,
+      };
+    } else {
+      out.error = {
+        code: 'http_error',
+        message: `${config.endpoint}/api/auth answered HTTP ${res.status}; is ${config.endpoint} a DHCore endpoint?`,
+      };
+    }
+  } catch (err) {
+    const code = err instanceof DHCoreError ? err.code : 'error';
+    const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+    out.error = { code, message };
+    // A refused token request (invalid_grant …) is an answer about the credentials; a network failure is not.
+    if (err instanceof DHCoreError && !code.startsWith('network')) {
+      if (code.startsWith('auth')) out.authenticated = false;
+      if (!code.startsWith('config')) out.reachable = true;
+    }
+  }
+  return out;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isString(v: unknown): v is string {
+  return typeof v === 'string';
+}
+
+/** Exit code of an online status: 0 authenticated, 4 refused, 5 unreachable or failing, 3 configuration. */
+function exitCodeOf(online: OnlineStatus): number {
+  if (online.authenticated === true) return EXIT.ok;
+  if (online.error?.code.startsWith('config')) return EXIT.config;
+  if (online.authenticated === false) return EXIT.auth;
+  return EXIT.network;
 }
 
 export function describeExpiry(expiresAt: string | null, now = Date.now()): string {
@@ -35,15 +126,23 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
+Without --offline, also calls <endpoint>/api/auth with the credentials (exchanging or refreshing
+them if needed) and shows who you are and when the token expires. Exit code 0 when DHCore accepts
+the credentials, 4 when it refuses them, 5 when it cannot be reached.
+
 Examples:
+  dhcore status
   dhcore status --offline
   dhcore status --json -e staging`,
     )
-    .action(async (_opts: { offline?: boolean }, cmd: Command) => {
-      const config = resolveConfig(resolveOptionsOf(cmd));
+    .action(async (opts: { offline?: boolean }, cmd: Command) => {
+      const resolveOpts = resolveOptionsOf(cmd);
+      const config = resolveConfig(resolveOpts);
       const status = offlineStatus(config);
+      const online = opts.offline ? undefined : await onlineStatus(resolveOpts, config);
+      if (online) process.exitCode = exitCodeOf(online);
       if (globalOptions(cmd).json) {
-        printJson(status);
+        printJson(online ? { ...status, ...online } : status);
         return;
       }
       const sourceList = Object.entries(status.sources)
@@ -55,8 +154,26 @@ Examples:
         ['endpoint', status.endpoint],
         ['issuer', status.issuer],
         ['auth method', status.authMethod],
-        ['expires at', describeExpiry(status.expiresAt)],
+        ['expires at', describeExpiry(online ? online.expiresAt : status.expiresAt)],
         ['values', sourceList || 'none'],
+        ...(online ? onlineRows(online) : []),
       ]);
     });
+}
+
+function onlineRows(online: OnlineStatus): Array<readonly [string, string]> {
+  const rows: Array<readonly [string, string]> = [];
+  const state =
+    online.authenticated === true
+      ? 'yes'
+      : online.authenticated === false
+        ? 'no'
+        : online.reachable
+          ? 'unknown'
+          : 'unknown (DHCore not reachable)';
+  rows.push(['authenticated', state]);
+  if (online.user !== null) rows.push(['user', online.user]);
+  if (online.authorities.length > 0) rows.push(['authorities', online.authorities.join(', ')]);
+  if (online.error) rows.push(['problem', online.error.message]);
+  return rows;
 }
