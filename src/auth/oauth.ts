@@ -349,7 +349,8 @@ export async function tokenEndpointOf(target: OAuthTarget, http: HttpOptions = {
   return config.serverMetadata().token_endpoint ?? '';
 }
 
-function toIssued(res: oidc.TokenEndpointResponse): IssuedTokens {
+/** A token endpoint response as `IssuedTokens` (extra credential fields kept under their own names). */
+export function toIssued(res: oidc.TokenEndpointResponse): IssuedTokens {
   const extra: Record<string, string> = {};
   for (const [k, v] of Object.entries(res)) {
     const key = k.toLowerCase();

@@ -3,6 +3,12 @@ import { loginWithPat } from '../../auth/login.js';
 import { resolveConfig } from '../../config/resolve.js';
 import { AuthError } from '../../errors.js';
 import { globalOptions, printJson, resolveOptionsOf } from '../context.js';
+import {
+  DEFAULT_LOGIN_TIMEOUT_S,
+  type InteractiveFlags,
+  runInteractiveLogin,
+  wantsInteractiveLogin,
+} from '../interactive-login.js';
 
 async function readStdin(): Promise<string> {
   let text = '';
@@ -18,7 +24,10 @@ async function readStdin(): Promise<string> {
 export function register(program: Command): void {
   program
     .command('login')
-    .description('Log in and save credentials to the profile')
+    .description('Log in (browser, device code or personal access token) and save credentials to the profile')
+    .option('--device', 'device code login: shows a code and a URL to open on any device')
+    .option('--no-browser', 'do not open a browser; print the login URL only')
+    .option('--timeout <seconds>', `how long the browser login waits (default ${DEFAULT_LOGIN_TIMEOUT_S})`)
     .option(
       '--pat <pat>',
       "personal access token ('-' reads it from stdin; default $DHCORE_PERSONAL_ACCESS_TOKEN)",
@@ -26,14 +35,22 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
+Without --pat (and without $DHCORE_PERSONAL_ACCESS_TOKEN), 'dhcore login' opens your browser
+(authorization code + PKCE, redirect to http://localhost:<port>/callback); --no-browser only prints the
+URL; --device shows a code to enter on any device. Access and refresh tokens are saved to the profile.
+
 The personal access token is saved in the profile with the exchanged tokens, so the profile keeps working
 after the access token expires ('dhcore logout' removes it).
 
 Examples:
+  dhcore login
+  dhcore login -e staging --no-browser
+  dhcore login --device
   DHCORE_ENDPOINT=https://dhcore.example.com dhcore login --pat dhpat_...
   pass show dhcore | dhcore login --pat - -e prod`,
     )
-    .action(async (opts: { pat?: string }, cmd: Command) => {
+    .action(async (opts: InteractiveFlags, cmd: Command) => {
+      if (wantsInteractiveLogin(opts)) return runInteractiveLogin(cmd, opts);
       let pat = opts.pat === '-' ? await readStdin() : opts.pat?.trim();
       if (!pat) pat = process.env.DHCORE_PERSONAL_ACCESS_TOKEN?.trim();
       if (!pat) {

@@ -1,0 +1,219 @@
+/**
+ * `dhcore login` without a personal access token: the browser (authorization code + PKCE) or, with
+ * `--device`, the device code flow. Instructions and progress go to stderr; the one-line result (or the
+ * `--json` object) goes to stdout. Ctrl-C cancels cleanly: the callback server closes, nothing is saved.
+ */
+import type { Command } from 'commander';
+import open from 'open';
+import { browserLogin, type LoginOutcome } from '../auth/interactive/browser.js';
+import { deviceLogin } from '../auth/interactive/device.js';
+import { successPage } from '../auth/interactive/pages.js';
+import { type SavedLogin, saveInteractiveLogin } from '../auth/interactive/save.js';
+import { interactiveSetup, LoginCancelledError } from '../auth/interactive/setup.js';
+import { resolveConfig } from '../config/resolve.js';
+import { ConfigError } from '../errors.js';
+import { globalOptions, printJson, resolveOptionsOf } from './context.js';
+
+export interface InteractiveFlags {
+  pat?: string;
+  device?: boolean;
+  /** commander's `--no-browser` sets this to false. */
+  browser?: boolean;
+  timeout?: string;
+}
+
+/** Seconds the browser flow waits for the browser by default. */
+export const DEFAULT_LOGIN_TIMEOUT_S = 300;
+
+/** Whether `dhcore login` runs an interactive flow (else the PAT path). Throws on contradicting flags. */
+export function wantsInteractiveLogin(flags: InteractiveFlags, env = process.env): boolean {
+  const interactive = flags.device === true || flags.browser === false;
+  if (interactive && flags.pat !== undefined) {
+    throw new ConfigError(
+      'usage_conflicting_flags',
+      "--pat cannot be combined with --device or --no-browser: run 'dhcore login --pat <token>' or 'dhcore login --device'.",
+    );
+  }
+  if (interactive) return true;
+  return flags.pat === undefined && !env.DHCORE_PERSONAL_ACCESS_TOKEN?.trim();
+}
+
+/** Styling for stderr: only on a TTY, and never when NO_COLOR is set (https://no-color.org). */
+export function stderrStyle(stream: NodeJS.WriteStream = process.stderr, env = process.env) {
+  const on = stream.isTTY === true && !env.NO_COLOR && env.TERM !== 'dumb';
+  const wrap = (open: string, close: string) => (text: string) =>
+    on ? `\x1b[${open}m${text}\x1b[${close}m` : text;
+  return {
+    enabled: on,
+    bold: wrap('1', '22'),
+    dim: wrap('2', '22'),
+    cyan: wrap('36', '39'),
+    green: wrap('32', '39'),
+  };
+}
+
+/** A one-line spinner on a TTY; a single line otherwise. `stop()` clears it. */
+function progress(text: () => string): { stop: () => void } {
+  const err = process.stderr;
+  if (!err.isTTY) {
+    err.write(`${text()}\n`);
+    return { stop: () => {} };
+  }
+  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+  let i = 0;
+  const draw = () => err.write(`\r\x1b[K${frames[i++ % frames.length]} ${text()}`);
+  draw();
+  const timer = setInterval(draw, 120);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      err.write('\r\x1b[K');
+    },
+  };
+}
+
+function seconds(flags: InteractiveFlags): number {
+  if (flags.timeout === undefined) return DEFAULT_LOGIN_TIMEOUT_S;
+  const value = Number(flags.timeout);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(
+      'usage_bad_timeout',
+      `--timeout must be a positive number of seconds, not "${flags.timeout}" (for example --timeout 600).`,
+    );
+  }
+  return value;
+}
+
+async function openBrowser(url: string, say: (line: string) => void): Promise<void> {
+  try {
+    const child = await open(url, { wait: false });
+    child.once('error', () => say('Could not start a browser: open the URL above yourself.'));
+    child.unref();
+  } catch {
+    say('Could not start a browser: open the URL above yourself.');
+  }
+}
+
+/** Run the interactive login selected by `flags` for the profile the global options select. */
+export async function runInteractiveLogin(cmd: Command, flags: InteractiveFlags): Promise<void> {
+  const timeoutS = seconds(flags);
+  const config = resolveConfig(resolveOptionsOf(cmd));
+  const json = globalOptions(cmd).json === true;
+  const style = stderrStyle();
+  const say = (line = '') => process.stderr.write(`${line}\n`);
+  const controller = new AbortController();
+  const cancel = () => controller.abort();
+  process.once('SIGINT', cancel);
+  process.once('SIGTERM', cancel);
+  let spinner: { stop: () => void } | undefined;
+  const flow = flags.device ? 'device' : 'browser';
+  let saved: SavedLogin | undefined;
+  try {
+    const setup = await interactiveSetup(config, 'Login');
+    const save = async (outcome: Pick<LoginOutcome, 'issued'>) => {
+      saved = await saveInteractiveLogin(config, outcome.issued, setup.clientId);
+      return saved;
+    };
+    let outcome: LoginOutcome;
+    if (flags.device) {
+      const started = Date.now();
+      outcome = await deviceLogin({
+        setup,
+        signal: controller.signal,
+        onCode: (code) => {
+          say(`To sign in to ${config.endpoint} (profile '${config.profile}'), open on any device:`);
+          say(`  ${style.cyan(code.verificationUri)}`);
+          say(`and enter the code: ${style.bold(code.userCode)}`);
+          if (code.verificationUriComplete) say(`(or open ${style.cyan(code.verificationUriComplete)})`);
+          const left = () => Math.max(0, code.expiresIn - Math.round((Date.now() - started) / 1000));
+          spinner = progress(
+            () =>
+              `Waiting for approval… code expires in ${left()} s, checking every ${code.interval} s ${style.dim('(Ctrl-C to cancel)')}`,
+          );
+        },
+      });
+      spinner?.stop();
+      spinner = undefined;
+      await save(outcome);
+    } else {
+      const started = Date.now();
+      outcome = await browserLogin({
+        setup,
+        timeoutMs: timeoutS * 1000,
+        signal: controller.signal,
+        onUrl: async (url, redirectUri) => {
+          if (flags.browser === false) {
+            say(
+              `Open this URL in a browser on this machine to sign in to ${config.endpoint} (profile '${config.profile}'):`,
+            );
+          } else {
+            say(`Opening your browser to sign in to ${config.endpoint} (profile '${config.profile}').`);
+            say('If it does not open, visit this URL:');
+          }
+          say(`  ${style.cyan(url)}`);
+          say(
+            style.dim(
+              `(it returns to ${redirectUri}; with no browser on this machine, use 'dhcore login --device')`,
+            ),
+          );
+          if (flags.browser !== false) await openBrowser(url, say);
+          const left = () => Math.max(0, Math.round(timeoutS - (Date.now() - started) / 1000));
+          spinner = progress(
+            () => `Waiting for the browser… ${left()} s left ${style.dim('(Ctrl-C to cancel)')}`,
+          );
+        },
+        onTokens: async (issued, who) => {
+          spinner?.stop();
+          spinner = undefined;
+          await save({ issued });
+          return successPage(config.endpoint, config.profile, who);
+        },
+      });
+    }
+    if (!saved) throw new Error('login finished without saving');
+    report(saved, outcome.who, flow, json);
+  } catch (err) {
+    spinner?.stop();
+    if (err instanceof LoginCancelledError) {
+      say(`dhcore: ${err.message}`);
+      process.exitCode = 130;
+      return;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', cancel);
+    process.off('SIGTERM', cancel);
+  }
+}
+
+function report(saved: SavedLogin, who: string | undefined, flow: 'browser' | 'device', json: boolean): void {
+  if (json) {
+    printJson({
+      profile: saved.profile,
+      configFile: saved.configFile,
+      endpoint: saved.endpoint,
+      authMethod: 'oauth2',
+      flow,
+      user: who ?? null,
+      expiresAt: saved.expiresAt ?? null,
+      savedKeys: saved.savedKeys,
+      removedPersonalAccessToken: saved.removedPat,
+    });
+    return;
+  }
+  const as = who ? ` as ${who}` : '';
+  process.stdout.write(
+    `Logged in to ${saved.endpoint}${as}; saved to profile '${saved.profile}' in ${saved.configFile}` +
+      `${saved.expiresAt ? ` (access token valid until ${saved.expiresAt}, refreshed automatically)` : ''}.\n`,
+  );
+  if (saved.removedPat) {
+    process.stderr.write(
+      'dhcore: the personal access token saved in this profile was removed (it would have taken precedence).\n',
+    );
+  }
+  if (process.env.DHCORE_PERSONAL_ACCESS_TOKEN?.trim()) {
+    process.stderr.write(
+      'dhcore: warning: $DHCORE_PERSONAL_ACCESS_TOKEN is set and is used before these tokens; unset it to use them.\n',
+    );
+  }
+}
