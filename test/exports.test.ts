@@ -1,0 +1,173 @@
+/**
+ * The package's public surface, as published (the BUILT `dist/`): exactly these exports, typed without `any`,
+ * and an entry point that stays light — the OAuth client, the lock library, `debug` and the dev server are not
+ * loaded until a token request needs them.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from './helpers/cli.js';
+
+const DIST = join(ROOT, 'dist');
+const HEAVY = ['openid-client', 'oidc-provider', 'proper-lockfile', 'debug', 'jose', 'koa'];
+
+describe('public exports of dhcore-credentials', () => {
+  it('are exactly the documented functions and error classes', async () => {
+    const mod = (await import(pathToFileURL(join(DIST, 'index.js')).href)) as Record<string, unknown>;
+    expect(Object.keys(mod).sort()).toEqual(
+      [
+        'AuthError',
+        'ConfigError',
+        'DHCoreError',
+        'HttpError',
+        'createClient',
+        'getCredentialsAndConfig',
+        'getCurrentProfile',
+        'refreshToken',
+        'resolveConfig',
+        'setCurrentProfile',
+      ].sort(),
+    );
+    for (const fn of Object.values(mod)) expect(typeof fn).toBe('function');
+  });
+
+  it('error classes share one base with a stable code', async () => {
+    const { DHCoreError, ConfigError, AuthError, HttpError } = await import(
+      pathToFileURL(join(DIST, 'index.js')).href
+    );
+    const errors = [
+      new ConfigError('config_missing_endpoint', 'm'),
+      new AuthError('auth_invalid_grant', 'm', { oauthError: 'invalid_grant' }),
+      new HttpError('http_error', 'm', { status: 502, url: 'https://x', bodyExcerpt: 'bad gateway' }),
+    ];
+    for (const e of errors) {
+      expect(e).toBeInstanceOf(DHCoreError);
+      expect(e).toBeInstanceOf(Error);
+    }
+    expect(errors.map((e) => [e.name, e.code])).toEqual([
+      ['ConfigError', 'config_missing_endpoint'],
+      ['AuthError', 'auth_invalid_grant'],
+      ['HttpError', 'http_error'],
+    ]);
+    expect(errors[1]).toMatchObject({ oauthError: 'invalid_grant' });
+    expect(errors[2]).toMatchObject({ status: 502, bodyExcerpt: 'bad gateway' });
+  });
+
+  it('package.json points "." at the built entry and its types', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', import: './dist/index.js' });
+    const dts = readFileSync(join(DIST, 'index.d.ts'), 'utf8');
+    for (const name of [
+      'createClient',
+      'DHCoreClient',
+      'ClientOptions',
+      'ResolvedConfig',
+      'AuthMethod',
+      'Logger',
+    ])
+      expect(dts).toContain(name);
+  });
+
+  it('the public type declarations never use any', () => {
+    for (const file of [
+      'index.d.ts',
+      'client/client.d.ts',
+      'client/log.d.ts',
+      'parity.d.ts',
+      'errors.d.ts',
+    ]) {
+      const code = readFileSync(join(DIST, file), 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/\/\/.*$/gm, '');
+      expect(code, file).not.toMatch(/\bany\b/);
+    }
+  });
+});
+
+/** Every module reachable from `entry` through static imports (dynamic `import()` excluded). */
+function staticGraph(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const todo = [entry];
+  while (todo.length > 0) {
+    const file = todo.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    if (!file.startsWith('/')) continue; // a package: not followed
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(
+      /^\s*(?:import|export)\s[^;]*?\sfrom\s+'([^']+)'|^\s*import\s+'([^']+)'/gm,
+    )) {
+      const spec = (m[1] ?? m[2])!;
+      if (spec.startsWith('.')) todo.push(resolve(dirname(file), spec));
+      else
+        todo.push(
+          spec.startsWith('node:') ? spec : spec.split('/')[0]!.startsWith('@') ? spec : spec.split('/')[0]!,
+        );
+    }
+  }
+  return seen;
+}
+
+describe('the entry point stays light', () => {
+  it('statically imports no OAuth library, lock library, debug or dev server', () => {
+    const graph = [...staticGraph(join(DIST, 'index.js'))];
+    for (const heavy of HEAVY) expect(graph).not.toContain(heavy);
+    expect(graph.filter((f) => f.includes('/dev-server/'))).toEqual([]);
+    expect(graph).toContain(join(DIST, 'client/client.js'));
+  });
+
+  it('at run time, a basic client with headers loads none of them; an oauth2 client loads them when needed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dhcore-exports-'));
+    try {
+      const log = join(dir, 'loaded.txt');
+      const hooks = join(dir, 'hooks.mjs');
+      writeFileSync(
+        hooks,
+        `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  appendFileSync(${JSON.stringify(log)}, r.url + '\\n');
+  return r;
+}`,
+      );
+      const register = join(dir, 'register.mjs');
+      writeFileSync(
+        register,
+        `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+      );
+      const ini = join(dir, 'dhcore.ini');
+      writeFileSync(
+        ini,
+        `[b]\ndhcore_endpoint = https://b.example\ndhcore_user = u\ndhcore_password = p\n[o]\ndhcore_endpoint = https://o.example\ndhcore_access_token = a\ndhcore_refresh_token = r\ndhcore_expires_at = 2999-01-01T00:00:00Z\n`,
+      );
+      const run = (profile: string) => {
+        writeFileSync(log, '');
+        const script = `const m = await import(${JSON.stringify(pathToFileURL(join(DIST, 'index.js')).href)});
+const c = await m.createClient({ env: { HOME: ${JSON.stringify(dir)} }, configFile: ${JSON.stringify(ini)}, profile: ${JSON.stringify(profile)} });
+const h = await c.authHeaders();
+process.stdout.write(Object.keys(h).join(','));`;
+        const r = spawnSync(
+          process.execPath,
+          ['--import', pathToFileURL(register).href, '--input-type=module', '-e', script],
+          {
+            env: { PATH: process.env.PATH, HOME: dir },
+            encoding: 'utf8',
+          },
+        );
+        expect(r.stderr).toBe('');
+        expect(r.stdout).toBe('Authorization');
+        return readFileSync(log, 'utf8');
+      };
+      const basic = run('b');
+      expect(basic).toContain('/dist/client/client.js');
+      for (const heavy of HEAVY) expect(basic).not.toContain(`/node_modules/${heavy}/`);
+      const oauth2 = run('o');
+      expect(oauth2).toContain('/dist/auth/token-manager.js');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
