@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+/**
+ * One worker process of the multi-process test/benchmark (uses the BUILT dist). Configuration comes from
+ * the environment like any program (DH_CONFIG, DHCORE_*). Modes (argv[2]):
+ *
+ *   refresh <n>     n forced refreshes, each by a fresh TokenManager (as n short-lived processes would)
+ *   access <ms>     one long-lived TokenManager calling accessToken() in a loop for <ms> (a service)
+ *   crash           ProfileStore updates of section [w<pid>] forever (killed with SIGKILL by the test)
+ *
+ * Prints ONE JSON line: { mode, ops, errors: {code: count}, actions: {refreshed, exchanged, adopted},
+ *   tokens: [sha256 prefixes of tokens seen] }.
+ * Tokens are never printed, only hash prefixes to count distinct ones.
+ */
+import { createHash } from 'node:crypto';
+import { TokenManager } from '../dist/auth/token-manager.js';
+import { resolveConfig } from '../dist/config/resolve.js';
+import { ProfileStore } from '../dist/store/profile-store.js';
+
+const [mode = 'refresh', arg = '10'] = process.argv.slice(2);
+const lock = { staleMs: Number(process.env.LOCK_STALE_MS ?? 4000), waitMs: 120_000 };
+const errors = {};
+const tokens = new Set();
+const actions = { refreshed: 0, exchanged: 0, adopted: 0 };
+const logger = (msg) => {
+  const action = msg.split(' ', 1)[0];
+  if (action in actions) actions[action]++;
+};
+let ops = 0;
+const fp = (t) => createHash('sha256').update(t).digest('hex').slice(0, 12);
+const fail = (err) => {
+  const code = err?.code ?? err?.name ?? 'error';
+  errors[code] = (errors[code] ?? 0) + 1;
+  if (process.env.DEBUG_WORKER) process.stderr.write(`${process.pid}: ${code}: ${err?.message}\n`);
+};
+
+if (mode === 'refresh') {
+  const n = Number(arg);
+  for (let i = 0; i < n; i++) {
+    try {
+      const tm = new TokenManager({ config: resolveConfig(), lock, logger });
+      tokens.add(fp(await tm.refresh()));
+      ops++;
+    } catch (err) {
+      fail(err);
+    }
+  }
+} else if (mode === 'access') {
+  const until = Date.now() + Number(arg);
+  const tm = new TokenManager({ config: resolveConfig(), lock, logger });
+  while (Date.now() < until) {
+    try {
+      tokens.add(fp(await tm.accessToken()));
+      ops++;
+    } catch (err) {
+      fail(err);
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+} else if (mode === 'crash') {
+  const store = new ProfileStore({ file: process.env.DH_CONFIG, profile: `w${process.pid}`, lock });
+  const filler = 'x'.repeat(2048); // larger writes → more chances to be killed mid-write
+  for (;;) {
+    await store.update(async (cur) => {
+      const n = Number(cur.counter ?? '0') + 1;
+      return { result: n, change: { set: { counter: String(n), filler, dhcore_access_token: `tok-${n}` } } };
+    });
+    ops++;
+    if (ops === 1) process.stdout.write('ready\n');
+  }
+}
+
+process.stdout.write(`${JSON.stringify({ mode, ops, errors, actions, tokens: [...tokens] })}\n`);
