@@ -1,0 +1,193 @@
+#!/usr/bin/env node
+/**
+ * Multi-process refresh benchmark (run from the built dist: `npm run build && node bench/multiprocess.mjs`).
+ *
+ * Starts the embedded dev server (rotating refresh tokens with reuse detection, 2 s access tokens), logs in
+ * once, then:
+ *   1. N processes × K forced refreshes of ONE shared profile → refreshes/second, token requests per
+ *      rotation (server-side count / rotations), invalid_grant count, file integrity.
+ *   2. N long-lived processes calling accessToken() for D ms → how many refreshed vs adopted a token
+ *      another process had just rotated.
+ * Prints a readable summary and, last, ONE JSON line (for bench/run.mjs).
+ *
+ * Options (env): BENCH_PROCESSES (6), BENCH_REFRESHES (25 per process), BENCH_ACCESS_MS (6000).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as oidc from 'openid-client';
+import { IniDocument } from '../dist/config/ini.js';
+import { startDevServer } from '../dist/dev-server/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const WORKER = join(here, 'multiprocess-worker.mjs');
+const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 6);
+const REFRESHES = Number(process.env.BENCH_REFRESHES ?? 25);
+const ACCESS_MS = Number(process.env.BENCH_ACCESS_MS ?? 6000);
+
+/** Headless code + PKCE login against the dev server's HTML form (cookies by hand). */
+async function login(server) {
+  const config = await oidc.discovery(new URL(server.issuer), server.clientId, undefined, oidc.None(), {
+    execute: [oidc.allowInsecureRequests],
+  });
+  const verifier = oidc.randomPKCECodeVerifier();
+  const redirectUri = 'http://127.0.0.1:53682/callback';
+  let url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope: 'openid credentials',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  const cookies = new Map();
+  const request = async (target, form) => {
+    const res = await fetch(target, {
+      method: form ? 'POST' : 'GET',
+      redirect: 'manual',
+      headers: {
+        cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+        ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
+      body: form ? new URLSearchParams(form).toString() : undefined,
+    });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = pair.indexOf('=');
+      cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+    }
+    return { res, text: await res.text() };
+  };
+  for (let hops = 0; hops < 30; hops++) {
+    const { res, text } = await request(url);
+    const location = res.headers.get('location');
+    if (location) {
+      const next = new URL(location, url);
+      if (next.href.startsWith(redirectUri)) {
+        const tokens = await oidc.authorizationCodeGrant(config, next, {
+          pkceCodeVerifier: verifier,
+          idTokenExpected: false,
+        });
+        return tokens.refresh_token;
+      }
+      url = next;
+      continue;
+    }
+    const form = /<form\b[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i.exec(text);
+    if (!form) throw new Error(`login page without a form (${res.status})`);
+    const fields = {};
+    for (const m of form[2].matchAll(/<input\b[^>]*name="([^"]+)"(?:[^>]*value="([^"]*)")?/gi))
+      fields[m[1]] = m[2] ?? '';
+    const posted = await request(new URL(form[1].replaceAll('&amp;', '&'), url), {
+      ...fields,
+      username: server.user,
+      password: server.password,
+    });
+    const loc = posted.res.headers.get('location');
+    if (!loc) throw new Error(`login form answered ${posted.res.status}`);
+    url = new URL(loc, url);
+    if (url.href.startsWith(redirectUri)) {
+      const tokens = await oidc.authorizationCodeGrant(config, url, {
+        pkceCodeVerifier: verifier,
+        idTokenExpected: false,
+      });
+      return tokens.refresh_token;
+    }
+  }
+  throw new Error('login did not complete');
+}
+
+function runWorker(args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [WORKER, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.trim().split('\n').pop();
+      if (code !== 0 || !line?.startsWith('{')) reject(new Error(`worker exited with ${code}`));
+      else resolve(JSON.parse(line));
+    });
+  });
+}
+
+const sum = (xs, f) => xs.reduce((n, x) => n + f(x), 0);
+
+const server = await startDevServer({ accessTokenTtl: 2 });
+const dir = mkdtempSync(join(tmpdir(), 'dhcore-bench-'));
+const file = join(dir, '.dhcore.ini');
+const header = '# benchmark\n[other]\ndhcore_endpoint = https://other.example.com\n\n';
+try {
+  const refreshToken = await login(server);
+  writeFileSync(
+    file,
+    `${header}[shared]\ndhcore_endpoint = ${server.endpoint}\ndhcore_client_id = ${server.clientId}\ndhcore_refresh_token = ${refreshToken}\n`,
+    { mode: 0o600 },
+  );
+  const env = { PATH: process.env.PATH, HOME: dir, DH_CONFIG: file, DH_NAME: 'shared' };
+
+  // 1. Forced refreshes.
+  const before = server.stats().byGrant.refresh_token ?? 0;
+  const t0 = performance.now();
+  const results = await Promise.all(
+    Array.from({ length: PROCESSES }, () => runWorker(['refresh', String(REFRESHES)], env)),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const rotations = sum(results, (r) => r.ops);
+  const requests = (server.stats().byGrant.refresh_token ?? 0) - before;
+  const invalidGrant = sum(results, (r) => r.errors.auth_invalid_grant ?? 0);
+  const otherErrors = sum(results, (r) => Object.values(r.errors).reduce((a, b) => a + b, 0)) - invalidGrant;
+  const distinct = new Set(results.flatMap((r) => r.tokens)).size;
+  const text = readFileSync(file, 'utf8');
+  let fileOk = text.startsWith(header);
+  try {
+    IniDocument.parse(text, file);
+  } catch {
+    fileOk = false;
+  }
+
+  // 2. Long-lived processes sharing the profile (refresh ahead of expiry, adopt if rotated).
+  const before2 = server.stats().byGrant.refresh_token ?? 0;
+  const services = await Promise.all(
+    Array.from({ length: PROCESSES }, () => runWorker(['access', String(ACCESS_MS)], env)),
+  );
+  const refreshed = sum(services, (r) => r.actions.refreshed);
+  const adopted = sum(services, (r) => r.actions.adopted);
+  const serviceRequests = (server.stats().byGrant.refresh_token ?? 0) - before2;
+  const serviceErrors = sum(services, (r) => Object.values(r.errors).reduce((a, b) => a + b, 0));
+  const calls = sum(services, (r) => r.ops);
+
+  const result = {
+    bench: 'multiprocess',
+    processes: PROCESSES,
+    rotations,
+    seconds: Number(seconds.toFixed(2)),
+    refreshesPerSecond: Number((rotations / seconds).toFixed(1)),
+    tokenRequestsPerRotation: Number((requests / Math.max(1, rotations)).toFixed(3)),
+    distinctTokens: distinct,
+    invalidGrant,
+    otherErrors,
+    fileIntact: fileOk,
+    services: {
+      durationMs: ACCESS_MS,
+      accessTokenCalls: calls,
+      tokenRequests: serviceRequests,
+      refreshed,
+      adopted,
+      errors: serviceErrors,
+    },
+  };
+  console.log(`multi-process refresh benchmark (dev server, 2 s access tokens, rotating refresh tokens)
+  forced refreshes : ${PROCESSES} processes x ${REFRESHES} = ${rotations} rotations in ${result.seconds} s
+                     -> ${result.refreshesPerSecond} refreshes/s, ${result.tokenRequestsPerRotation} token requests per rotation
+                     invalid_grant: ${invalidGrant}, other errors: ${otherErrors}, file intact: ${fileOk}
+  long-lived       : ${PROCESSES} processes x ${ACCESS_MS} ms, ${calls} accessToken() calls
+                     ${serviceRequests} token requests (${refreshed} refreshed, ${adopted} adopted another process's token), errors: ${serviceErrors}`);
+  console.log(JSON.stringify(result));
+  if (invalidGrant > 0 || otherErrors > 0 || serviceErrors > 0 || !fileOk) process.exitCode = 1;
+} finally {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+}
