@@ -6,7 +6,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IniDocument } from '../src/config/ini.js';
 import { ConfigError } from '../src/errors.js';
-import { type PyOp, pythonRead, pythonWrite, type ReadResult, type ReadValue } from './helpers/python.js';
+import {
+  type PyOp,
+  pythonRead,
+  pythonVersion,
+  pythonWrite,
+  type ReadResult,
+  type ReadValue,
+} from './helpers/python.js';
 
 const PY_ERROR: Record<string, string> = {
   config_syntax: 'ParsingError',
@@ -158,7 +165,7 @@ dhcore_endpoint = https://prod.example.com
   '[s]\nbroken\na = 1\na = 2\n',
   '[]\n',
   '[s]\n[]\n',
-  '[a] trailing text\nk = v\n[b]c]\nk = v\n[ spaced ]\nk = v\n[default]\nk = v\n',
+  '[a] trailing text\nk = v\n[ spaced ]\nk = v\n[default]\nk = v\n',
   '[s]\nk = v\n   [not a header]\n[t]\n   [u]\nk = v\n',
   '[s]\n[a = b\nx y z = 1\n',
   '[s]\nk = \u3000v\u00a0\n\u3000\u3000cont\x85\nk2 = \x1cv\x1f\n',
@@ -176,6 +183,17 @@ describe('configparser parity: fixed corpus', () => {
     // The corpus exercises both outcomes, not just one.
     expect(py.filter((r) => r.ok).length).toBeGreaterThan(20);
     expect(new Set(py.flatMap((r) => (r.ok ? [] : [r.error])))).toEqual(new Set(Object.values(PY_ERROR)));
+  });
+
+  it('closes a header at the last ] like python >= 3.10 (3.9 and older stop at the first one)', () => {
+    const text = '[b]c]\nk = v\n';
+    const [major, minor] = pythonVersion();
+    if (major === 3 && minor < 10) {
+      expect(pythonRead([text])[0]).toMatchObject({ ok: true, sections: ['b'] });
+      expect(readText(text)).toMatchObject({ ok: true, sections: ['b]c'] });
+    } else {
+      expect(expectSameAsPython([text])[0]).toMatchObject({ ok: true, sections: ['b]c'] });
+    }
   });
 
   it('reads current_environment from [DEFAULT] like python', () => {

@@ -87,9 +87,11 @@ for i, req in enumerate(json.load(sys.stdin)):
 json.dump(out, sys.stdout)
 `;
 
-function runPython(requests: Request[]): unknown[] {
-  const res = spawnSync('python3', ['-c', SCRIPT], {
-    input: JSON.stringify(requests),
+function runPython(requests: Request[] | 'version'): unknown[] {
+  const script =
+    requests === 'version' ? 'import sys, json; json.dump(list(sys.version_info[:2]), sys.stdout)' : SCRIPT;
+  const res = spawnSync('python3', ['-c', script], {
+    input: requests === 'version' ? '' : JSON.stringify(requests),
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
   });
@@ -112,4 +114,9 @@ export function pythonRead(texts: string[], encoding: 'utf-8' | 'utf-8-sig' = 'u
 /** The text `configparser.write` produces after applying each list of operations to an empty parser. */
 export function pythonWrite(batches: PyOp[][]): string[] {
   return runPython(batches.map((ops) => ({ op: 'write', ops }))) as string[];
+}
+
+/** python3's [major, minor] version (section headers close at the last ']' only since 3.10). */
+export function pythonVersion(): [number, number] {
+  return runPython('version') as [number, number];
 }
