@@ -176,8 +176,8 @@ export async function runInteractiveLogin(cmd: Command, flags: InteractiveFlags)
     spinner?.stop();
     if (err instanceof LoginCancelledError) {
       say(`dhcore: ${err.message}`);
-      process.exitCode = 130;
-      return;
+      // Exit now: a poll sleeping inside openid-client would otherwise hold the process for seconds.
+      process.exit(130);
     }
     throw err;
   } finally {

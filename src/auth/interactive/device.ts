@@ -51,9 +51,19 @@ export async function deviceLogin(opts: DeviceLoginOptions): Promise<LoginOutcom
   });
   const tokenEndpoint = meta.token_endpoint ?? setup.issuer;
   try {
-    const tokens = await oidc.pollDeviceAuthorizationGrant(setup.oidc, response, undefined, {
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
+    // openid-client only looks at the signal between its (up to 5 s) sleeps: race it so Ctrl-C is
+    // immediate. Its own default stop at `expires_in` is replaced by ours, so keep that too.
+    const expiry = AbortSignal.timeout(response.expires_in * 1000);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, expiry]) : expiry;
+    const polling = oidc.pollDeviceAuthorizationGrant(setup.oidc, response, undefined, { signal });
+    polling.catch(() => {});
+    const tokens = await Promise.race([
+      polling,
+      new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(signal.reason);
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      }),
+    ]);
     return { issued: toIssued(tokens), who: whoFrom(tokens) };
   } catch (err) {
     if (opts.signal?.aborted) throw new LoginCancelledError();
