@@ -228,7 +228,7 @@ describe('invalid_grant fallback (DESIGN §5)', () => {
   });
 
   it("falls back to the environment's PAT", async () => {
-    const s = await grantServer((f) => f.grant_type.endsWith('token-exchange'));
+    const s = await grantServer((f) => f.grant_type?.endsWith('token-exchange') === true);
     expiredOauth2Profile(s.url);
     const env = { DHCORE_PERSONAL_ACCESS_TOKEN: PAT };
     // Resolved from the file alone (oauth2); the PAT is only in the environment the manager falls back to.

@@ -7,8 +7,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TokenManager } from '../src/auth/token-manager.js';
 import { IniDocument } from '../src/config/ini.js';
+import type { DevServer } from '../src/dev-server/index.js';
 import { configFor, loginTokens, tempConfig } from './helpers/auth.js';
-import { type DevServer, useDevServer } from './helpers/dev-server.js';
+import { useDevServer } from './helpers/dev-server.js';
 import { spawnWorker, type WorkerResult } from './helpers/multiprocess.js';
 import { pythonRead } from './helpers/python.js';
 
