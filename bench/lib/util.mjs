@@ -1,0 +1,121 @@
+/**
+ * Shared helpers of the client benchmarks (bench/overhead.mjs, refresh-storm.mjs, cold-start.mjs).
+ * Everything runs against the BUILT dist (`npm run bench` builds first).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const DIST = join(ROOT, 'dist');
+
+/** `dhcore dev-server` as a child process (its CPU is not the client's); resolves with its ready line. */
+export async function startDevServerChild({ accessTokenTtl = 3600 } = {}) {
+  const child = spawn(
+    process.execPath,
+    [join(DIST, 'cli/main.js'), 'dev-server', '--quiet', '--access-token-ttl', String(accessTokenTtl)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d) => {
+    stderr += d;
+  });
+  const info = await new Promise((resolvePromise, reject) => {
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolvePromise(JSON.parse(out.slice(0, nl)));
+    });
+    child.once('exit', (code) => reject(new Error(`dev-server exited (${code}): ${stderr.slice(0, 500)}`)));
+  });
+  return {
+    ...info,
+    close: () =>
+      new Promise((r) => {
+        if (child.exitCode !== null) return r();
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** A throw-away folder; `cleanup()` removes it. */
+export function tempDir(prefix = 'dhcore-bench-') {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Run `total` calls of `fn(i)` with at most `concurrency` in flight; returns per-call latencies (ms) and wall ms. */
+export async function pool(total, concurrency, fn) {
+  const latencies = new Array(total);
+  let next = 0;
+  let failures = 0;
+  const started = performance.now();
+  async function worker() {
+    for (;;) {
+      const i = next++;
+      if (i >= total) return;
+      const t0 = performance.now();
+      try {
+        await fn(i);
+      } catch {
+        failures++;
+      }
+      latencies[i] = performance.now() - t0;
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
+  return { wallMs: performance.now() - started, latencies, failures };
+}
+
+export function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx];
+}
+
+export const median = (values) => percentile(values, 50);
+
+export const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
+
+/** Read the body and fail on a non-2xx status, so a benchmark never counts errors as throughput. */
+export async function drain(res) {
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+}
+
+/**
+ * A minimal HTTP server in a child process answering every request with a small JSON body: it serves far
+ * faster than the dev server, so the client's own per-request cost shows more plainly against it.
+ */
+export async function startRawServerChild() {
+  const code = `const s = require('node:http').createServer((req, res) => {
+  req.resume();
+  req.on('end', () => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"name":"demo"}'); });
+});
+s.keepAliveTimeout = 60000;
+s.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: s.address().port }) + '\\n'));`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const { port } = await new Promise((resolvePromise, reject) => {
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolvePromise(JSON.parse(out.slice(0, nl)));
+    });
+    child.once('exit', (c) => reject(new Error(`raw server exited (${c})`)));
+  });
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((r) => {
+        if (child.exitCode !== null) return r();
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
+  };
+}
