@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { TokenManager } from '../../auth/token-manager.js';
 import { resolveConfig } from '../../config/resolve.js';
 import { globalOptions, printJson, resolveOptionsOf } from '../context.js';
@@ -11,20 +11,33 @@ export function register(program: Command): void {
   program
     .command('token')
     .description('Print a valid access token (exchanging or refreshing it if needed)')
+    .addOption(
+      new Option('--format <format>', 'raw: the token; json: token and expiry; env: export lines for eval')
+        .choices(['raw', 'json', 'env'])
+        .default(undefined, 'raw, or json with --json'),
+    )
     .addHelpText(
       'after',
       `
-Only the token goes to stdout; with --json: {"accessToken","expiresAt","profile","authMethod"}.
+Only the token goes to stdout; with --json (or --format json): {"accessToken","expiresAt","profile","authMethod"}.
+--format env prints shell-quoted 'export DHCORE_ENDPOINT=…', 'export DHCORE_ACCESS_TOKEN=…' (and
+DHCORE_EXPIRES_AT when known) lines for eval.
 
 Examples:
   curl -H "Authorization: Bearer $(dhcore token)" "$DHCORE_ENDPOINT/api/v1/projects"
-  dhcore token --json -e staging`,
+  dhcore token --json -e staging
+  eval "$(dhcore token --format env)"`,
     )
-    .action(async (_opts: unknown, cmd: Command) => {
+    .action(async (opts: { format?: 'raw' | 'json' | 'env' }, cmd: Command) => {
       const config = resolveConfig(resolveOptionsOf(cmd));
       const manager = new TokenManager({ config });
       const accessToken = await manager.accessToken();
-      if (globalOptions(cmd).json) {
+      const format = opts.format ?? (globalOptions(cmd).json ? 'json' : 'raw');
+      if (format === 'env') {
+        process.stdout.write(envLines(config.endpoint, accessToken, manager.state().expiresAt));
+        return;
+      }
+      if (format === 'json') {
         printJson({
           accessToken,
           expiresAt: manager.state().expiresAt ?? null,
@@ -35,4 +48,15 @@ Examples:
       }
       process.stdout.write(`${accessToken}\n`);
     });
+}
+
+/** `export NAME='value'` lines, single-quoted so `eval` never expands anything in a value. */
+export function envLines(endpoint: string, accessToken: string, expiresAt: string | undefined): string {
+  const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  const vars: Array<[string, string]> = [
+    ['DHCORE_ENDPOINT', endpoint],
+    ['DHCORE_ACCESS_TOKEN', accessToken],
+  ];
+  if (expiresAt) vars.push(['DHCORE_EXPIRES_AT', expiresAt]);
+  return vars.map(([k, v]) => `export ${k}=${quote(v)}\n`).join('');
 }
