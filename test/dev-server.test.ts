@@ -1,3 +1,4 @@
+import { createPublicKey, type JsonWebKey, verify } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { describe, expect, it } from 'vitest';
 import { startDevServer } from '../src/dev-server/index.js';
@@ -100,6 +101,22 @@ describe('dev server: PAT token exchange', () => {
     const auth = await apiGet(s, '/api/auth', `Bearer ${tokens.access_token}`);
     expect(auth.status).toBe(200);
     expect(auth.json).toMatchObject({ name: s.user });
+
+    // The JWT verifies against the published JWKS (what a resource server would do).
+    const [h = '', p = '', sig = ''] = tokens.access_token.split('.');
+    const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as { alg: string; kid: string };
+    const jwks = (await (await fetch(`${s.endpoint}/auth/jwks`)).json()) as { keys: JsonWebKey[] };
+    const jwk = jwks.keys.find((k) => (k as { kid?: string }).kid === header.kid);
+    expect(header.alg).toBe('ES256');
+    expect(jwk).toBeDefined();
+    const key = createPublicKey({ key: jwk!, format: 'jwk' });
+    const ok = verify(
+      'sha256',
+      Buffer.from(`${h}.${p}`),
+      { key, dsaEncoding: 'ieee-p1363' },
+      Buffer.from(sig, 'base64url'),
+    );
+    expect(ok).toBe(true);
   });
 
   it('leaves the store credentials out without the credentials scope', async () => {

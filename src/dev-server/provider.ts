@@ -6,7 +6,7 @@ import Provider, {
   type KoaContextWithOIDC,
   type ResourceServer,
 } from 'oidc-provider';
-import type { ServerKeys } from './keys.js';
+import { type ServerKeys, SIGNING_ALG } from './keys.js';
 import { deviceConfirmPage, deviceInputPage, messagePage } from './pages.js';
 import type { MemoryStore } from './store.js';
 
@@ -52,7 +52,7 @@ export function createProvider(s: ProviderSettings): Provider {
     audience: s.apiResource,
     accessTokenFormat: 'jwt',
     accessTokenTTL: s.accessTokenTtl,
-    jwt: { sign: { alg: 'RS256', kid: s.keys.kid } },
+    jwt: { sign: { alg: SIGNING_ALG, kid: s.keys.kid } },
   };
 
   const findAccount = (_ctx: KoaContextWithOIDC, sub: string): Account | undefined => {
@@ -76,6 +76,7 @@ export function createProvider(s: ProviderSettings): Provider {
     token_endpoint_auth_method: 'none',
     grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT],
     response_types: ['code'],
+    id_token_signed_response_alg: SIGNING_ALG,
     // Loopback redirects of native clients match on any port (RFC 8252 §7.3).
     redirect_uris: ['http://localhost/callback', 'http://127.0.0.1/callback', 'http://[::1]/callback'],
   };
@@ -84,6 +85,7 @@ export function createProvider(s: ProviderSettings): Provider {
   const configuration: Configuration = {
     adapter: s.store.adapterFactory,
     clients: [client],
+    clientDefaults: { id_token_signed_response_alg: SIGNING_ALG },
     jwks: s.keys.jwks,
     cookies: { keys: s.keys.cookieKeys },
     findAccount,
