@@ -88,6 +88,45 @@ describe('dev server: authorization code + PKCE (public native client)', () => {
     expect(callback.searchParams.get('code')).toBeTruthy();
   });
 
+  it('a second login in the same browser session skips the form (consent is automatic)', async () => {
+    const s = server();
+    const session = new HttpSession();
+    await loginWithPkce(s, 'openid credentials', 'http://localhost:4100/callback', session);
+    const config = await discover(s);
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: 'http://localhost:4100/callback',
+      scope: 'openid credentials',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    const res = await session.follow(url, {}, 'http://localhost:4100/callback');
+    expect(res.location?.href).toMatch(/^http:\/\/localhost:4100\/callback\?code=/);
+    const tokens = await oidc.authorizationCodeGrant(config, res.location!, { pkceCodeVerifier: verifier });
+    expect(tokens.refresh_token).toBeTypeOf('string');
+  });
+
+  it('the Cancel button returns access_denied to the client', async () => {
+    const s = server();
+    const config = await discover(s);
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: 'http://localhost:4200/callback',
+      scope: 'openid',
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
+    });
+    const session = new HttpSession();
+    const page = await session.follow(url);
+    const cancel = parseForms(page.text).find((f) => f.action.endsWith('/abort'));
+    expect(cancel).toBeDefined();
+    const res = await session.follow(
+      new URL(cancel!.action, page.url),
+      { method: 'POST' },
+      'http://localhost:4200',
+    );
+    expect(res.location?.searchParams.get('error')).toBe('access_denied');
+  });
+
   it('refuses a PKCE-less request and a non-loopback redirect', async () => {
     const s = server();
     const noPkce = new URL(`${s.endpoint}/auth/authorize`);
