@@ -1,0 +1,128 @@
+/**
+ * `npm start`: the whole job on the embedded default, in one process and a temporary folder.
+ *
+ * Starts the dev server (a real oidc-provider), registers it as an environment exactly as
+ * `dhcore register` does, logs in with the demo personal access token as `dhcore login --pat` does, then
+ * uses the library (`createClient`, `refreshToken`) to make authenticated calls, watches a short-lived
+ * token get renewed, and prints a short summary. Nothing outside the temporary folder is read or written:
+ * the shell's DHCORE_* variables and ~/.dhcore.ini are ignored.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loginWithPat } from '../auth/login.js';
+import { discoverEnvironment, writeRegistration } from '../cli/commands/register.js';
+import { createClient } from '../client/client.js';
+import { resolveConfig } from '../config/resolve.js';
+import { startDevServer } from '../dev-server/index.js';
+import { refreshToken } from '../parity.js';
+
+const TTL_S = 3;
+const PROFILE = 'demo';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const time = (iso: string | undefined) => (iso ? `${iso.slice(11, 19)} UTC` : 'unknown');
+
+function step(n: number, title: string, text: string): void {
+  process.stdout.write(`  ${String(n).padStart(1)}  ${title.padEnd(15)} ${text}\n`);
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'dhcore-demo-'));
+  const configFile = join(dir, '.dhcore.ini');
+  // Only this temporary file, never the user's shell settings.
+  const base = { configFile, profile: PROFILE, env: {} };
+  const server = await startDevServer({ port: 0, accessTokenTtl: TTL_S });
+  const statuses: number[] = [];
+  const token = () => resolveConfig(base).get('dhcore_access_token');
+  try {
+    process.stdout.write('dhcore-credentials demo — everything runs locally, in a temporary folder\n\n');
+    step(1, 'dev server', `${server.endpoint} (oidc-provider; access tokens live ${TTL_S} s)`);
+
+    const reg = await discoverEnvironment(server.endpoint, PROFILE);
+    await writeRegistration(configFile, reg, false);
+    step(
+      2,
+      'register',
+      `environment '${PROFILE}' (${Object.keys(reg.values).length} keys from the server) → ${configFile}`,
+    );
+
+    const login = await loginWithPat({ config: resolveConfig(base), pat: server.pat });
+    const extras = login.savedKeys.filter((k) => !k.startsWith('dhcore_') && !k.startsWith('oauth2_'));
+    step(
+      3,
+      'login --pat',
+      `exchanged the demo PAT; access token valid until ${time(login.expiresAt)}` +
+        (extras.length ? `, plus ${extras.length} store credentials (${extras.join(', ')})` : ''),
+    );
+
+    const client = await createClient(base);
+    const before = server.stats().tokenRequests;
+    const who: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await client.fetch('/api/auth');
+      statuses.push(res.status);
+      who.push(((await res.json()) as { name?: string }).name ?? '?');
+    }
+    step(
+      4,
+      'API calls',
+      `3 × GET /api/auth → ${statuses.join(' ')} as '${who[0]}' (saved token reused: ${server.stats().tokenRequests - before} new token requests)`,
+    );
+
+    const first = token();
+    // Past half the lifetime the token is inside its refresh window (DESIGN §5).
+    await sleep((TTL_S * 1000) / 2 + 300);
+    const renew = await client.fetch('/api/auth');
+    statuses.push(renew.status);
+    await renew.arrayBuffer();
+    if (token() === first) throw new Error('the client did not renew a token inside its refresh window');
+    step(
+      5,
+      'auto renewal',
+      `token near expiry → the client got and saved a new one before the call → ${renew.status}` +
+        ` (valid until ${time(client.expiresAt)})`,
+    );
+
+    const second = token();
+    await refreshToken(base);
+    if (token() === second) throw new Error('refreshToken() did not save a new token');
+    step(
+      6,
+      'refreshToken()',
+      'explicit refresh → new token saved (a PAT profile re-exchanges: DHCore issues no refresh token for a PAT)',
+    );
+
+    const projects = await client.fetch('/api/v1/projects');
+    statuses.push(projects.status);
+    const body = (await projects.json()) as { content?: Array<{ name?: string }> };
+    step(
+      7,
+      'projects',
+      `GET /api/v1/projects → ${projects.status}: ${(body.content ?? []).map((p) => p.name).join(', ')}`,
+    );
+
+    const stats = server.stats();
+    const grants = Object.entries(stats.byGrant)
+      .map(([grant, n]) => `${grant.replace('urn:ietf:params:oauth:grant-type:', '')} ×${n}`)
+      .join(', ');
+    const ok = statuses.filter((s) => s === 200).length;
+    process.stdout.write(
+      `\nSummary: ${statuses.length} authenticated calls, ${ok} × 200; ` +
+        `${stats.tokenRequests} token requests at the server (${grants}); auth method ${client.authMethod}; no secret printed.\n`,
+    );
+    if (ok !== statuses.length) throw new Error(`some calls failed: ${statuses.join(' ')}`);
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+    process.stdout.write('Dev server stopped; temporary config removed.\n');
+  }
+  process.stdout.write(
+    '\nNext: `npx dhcore dev-server` in one shell, then `dhcore register <endpoint>` and `dhcore login` in another.\n',
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

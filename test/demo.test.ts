@@ -1,0 +1,74 @@
+/** `npm start` runs the built demo: it must finish with exit 0, show every step and never print a secret. */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type CliResult, cleanEnv, ROOT, tempHome } from './helpers/cli.js';
+
+const DEMO = join(ROOT, 'dist/demo/main.js');
+
+function runDemo(env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [DEMO], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('npm start (dist/demo/main.js)', () => {
+  it('runs the whole job against the embedded dev server, cleans up, exits 0', async () => {
+    expect(existsSync(DEMO), 'build first (npm run build)').toBe(true);
+    const home = tempHome();
+    try {
+      // The user's own settings must not leak in: a bogus endpoint, PAT and profile in the environment.
+      const env = cleanEnv(home.home, {
+        DHCORE_ENDPOINT: 'http://127.0.0.1:9',
+        DHCORE_PERSONAL_ACCESS_TOKEN: 'dhpat_not-the-demo-one',
+        DH_NAME: 'elsewhere',
+      });
+      const res = await runDemo(env);
+      expect(res.stderr).toBe('');
+      expect(res.code).toBe(0);
+      const out = res.stdout;
+      const titles = [
+        'dev server',
+        'register',
+        'login --pat',
+        'API calls',
+        'auto renewal',
+        'refreshToken()',
+        'projects',
+      ];
+      for (const title of titles) expect(out).toContain(`  ${title}`);
+      expect(out).toMatch(
+        /3 × GET \/api\/auth → 200 200 200 as 'demo' \(saved token reused: 0 new token requests\)/,
+      );
+      expect(out).toMatch(/projects → 200: demo-project, sandbox/);
+      expect(out).toMatch(
+        /Summary: 5 authenticated calls, 5 × 200; 3 token requests at the server \(token-exchange ×3\)/,
+      );
+      // No token, PAT or password: nothing that looks like a JWT or a PAT.
+      expect(out).not.toMatch(/eyJ[\w-]+\.[\w-]+/);
+      expect(out).not.toMatch(/dhpat_/);
+      // The temporary config is gone, and the user's HOME was never written.
+      const file = out.match(/→ (\/\S+\.dhcore\.ini)/)?.[1];
+      expect(file).toBeDefined();
+      expect(existsSync(file!)).toBe(false);
+      expect(existsSync(home.configFile)).toBe(false);
+    } finally {
+      home.cleanup();
+    }
+  });
+});
