@@ -33,8 +33,8 @@
  * PAT invalidates a saved token.
  */
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { inspect } from 'node:util';
-import createDebug from 'debug';
 import type { AuthMethod, ResolvedConfig } from '../config/types.js';
 import { AuthError, DHCoreError } from '../errors.js';
 import {
@@ -44,7 +44,14 @@ import {
   type StorageMode,
 } from '../store/profile-store.js';
 import { formatInstant, timesAtIssuance, timesFromStored } from './expiry.js';
-import { exchangePat, type IssuedTokens, type OAuthTarget, refreshGrant } from './oauth.js';
+import type { IssuedTokens, OAuthTarget } from './oauth.js';
+
+/** The OAuth layer (openid-client) is loaded only when a token request is made: a valid saved token starts fast. */
+let oauthModule: Promise<typeof import('./oauth.js')> | undefined;
+const loadOAuth = () => {
+  oauthModule ??= import('./oauth.js');
+  return oauthModule;
+};
 
 export const PAT_FINGERPRINT_KEY = 'dhcore_pat_sha256';
 
@@ -91,7 +98,13 @@ export interface RefreshOutcome {
   inMemory: boolean;
 }
 
-const debugLog = createDebug('dhcore:auth');
+/** `DEBUG=dhcore*` logging; `debug` is only loaded when DEBUG is set, so a normal start does not pay for it. */
+let authDebug: ((msg: string) => void) | undefined;
+function debugLog(msg: string): void {
+  if (!process.env.DEBUG) return;
+  authDebug ??= (createRequire(import.meta.url)('debug') as typeof import('debug'))('dhcore:auth');
+  authDebug(msg);
+}
 
 interface Held {
   access: string | undefined;
@@ -343,6 +356,7 @@ export class TokenManager {
   async #obtain(
     current: ProfileValues,
   ): Promise<{ issued: IssuedTokens; viaPat: string | undefined; action: 'exchanged' | 'refreshed' }> {
+    const { exchangePat, refreshGrant } = await loadOAuth();
     const envPat = envValue(this.#env, 'DHCORE_PERSONAL_ACCESS_TOKEN');
     const envRefresh = envValue(this.#env, 'DHCORE_REFRESH_TOKEN');
     if (this.authMethod === 'exchange') {

@@ -20,7 +20,7 @@ import { CURRENT_ENVIRONMENT_KEY } from '../config/keys.js';
 import { ConfigError } from '../errors.js';
 import { warnOnce } from '../warnings.js';
 import { writeFileAtomic } from './atomic-write.js';
-import { type LockOptions, LockUnavailableError, withFileLock } from './lock.js';
+import type { LockOptions } from './lock.js';
 
 export type StorageMode = 'file' | 'memory';
 
@@ -110,6 +110,8 @@ export class ProfileStore {
     fn: (current: ProfileValues) => Promise<{ result: T; change?: ProfileChange | undefined }>,
   ): Promise<UpdateResult<T>> {
     if (this.mode === 'memory') return this.#updateInMemory(fn);
+    // proper-lockfile is loaded on the first write only: reading a valid saved token needs no lock.
+    const { LockUnavailableError, withFileLock } = await import('./lock.js');
     try {
       return await withFileLock(this.file, () => this.#updateLocked(fn), this.#lock);
     } catch (err) {
