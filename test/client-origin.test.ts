@@ -152,7 +152,9 @@ describe('credentials only go to the endpoint origin', () => {
 
   it('localhost vs 127.0.0.1 are different origins', async () => {
     const client = await basicClient();
-    await client.fetch(home.origin.replace('127.0.0.1', 'localhost') + '/x');
+    const res = await client.fetch(`${home.origin.replace('127.0.0.1', 'localhost')}/x`);
+    expect(res.status).toBe(200);
+    expect(home.requests).toHaveLength(1);
     expect(home.requests[0]?.authorization).toBeUndefined();
   });
 
@@ -241,6 +243,15 @@ describe('credentials only go to the endpoint origin', () => {
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe(`${foreign.origin}/landing`);
     expect(foreign.requests).toHaveLength(0);
+  });
+
+  it("redirect: 'error' rejects like fetch does (a TypeError, not a network error)", async () => {
+    home.handle((_req, res) => json(res, 302, {}, { location: '/elsewhere' }));
+    const client = await basicClient();
+    const err = await client.fetch('/x', { redirect: 'error' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err).not.toBeInstanceOf(DHCoreError);
+    expect(home.requests).toHaveLength(1);
   });
 
   it('a redirect loop ends with a typed error', async () => {

@@ -332,12 +332,14 @@ class Client implements DHCoreClient {
         { cause: err },
       );
     }
-    if (err instanceof TypeError && err.message === 'fetch failed') {
-      const code = (err.cause as { code?: unknown } | undefined)?.code;
-      this.#log?.(`${target} failed: ${typeof code === 'string' ? code : 'network error'}`);
+    // undici reports connection failures as TypeError('fetch failed') with a coded cause (ECONNREFUSED, …);
+    // other TypeErrors (bad URL or header, redirect: 'error') are the caller's and stay as they are.
+    const code = err instanceof TypeError ? (err.cause as { code?: unknown } | undefined)?.code : undefined;
+    if (typeof code === 'string') {
+      this.#log?.(`${target} failed: ${code}`);
       return new DHCoreError(
         'network_unreachable',
-        `${target} failed${typeof code === 'string' ? ` (${code})` : ''}: is DHCore running and reachable at ${this.endpoint}?`,
+        `${target} failed (${code}): is DHCore running and reachable at ${this.endpoint}?`,
         { cause: err },
       );
     }
