@@ -2,10 +2,14 @@
  * Where credentials go, how requests are built and how transport failures surface — against real local HTTP
  * servers on 127.0.0.1 (the "endpoint" and a second, foreign origin).
  */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, DHCoreError } from '../src/index.js';
 import { isolatedEnv, json, type Recorder, startRecorder, tempIni } from './client-helpers.js';
+import { ROOT } from './helpers/cli.js';
 
 let home: Recorder;
 let foreign: Recorder;
@@ -343,6 +347,39 @@ describe('no secret leaks', () => {
     expect(all).toMatch(/auth basic/);
     for (const secret of [PASSWORD, basicHeader.slice(6), 'SECRET-QUERY-1234'])
       expect(all).not.toContain(secret);
+  });
+
+  it('DEBUG=dhcore* logs flows to stderr through `debug` (built package), without secrets', async () => {
+    const script = `const { createClient } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist/index.js')).href)});
+const client = await createClient({ configFile: ${JSON.stringify(ini.file)} });
+const res = await client.fetch('/api/auth?sig=SECRET-QUERY-5678');
+process.stdout.write(String(res.status));`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: ini.dir,
+        DEBUG: 'dhcore*',
+        DEBUG_COLORS: 'no',
+        DHCORE_ENDPOINT: home.origin,
+        DHCORE_USER: USER,
+        DHCORE_PASSWORD: PASSWORD,
+      },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const code = await new Promise((r) => child.on('close', r));
+    expect(code).toBe(0);
+    expect(stdout).toBe('200');
+    expect(stderr).toMatch(/dhcore:client client ready: profile __default, .* auth basic/);
+    expect(stderr).toMatch(/dhcore:client GET http:\/\/127\.0\.0\.1:\d+\/api\/auth → 200 \(/);
+    for (const secret of [PASSWORD, basicHeader.slice(6), 'SECRET-QUERY-5678'])
+      expect(stderr).not.toContain(secret);
   });
 
   it('warns once when credentials would go over plain http to a non-loopback host', async () => {
