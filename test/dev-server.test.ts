@@ -1,7 +1,7 @@
 import { createPublicKey, type JsonWebKey, verify } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { describe, expect, it } from 'vitest';
-import { startDevServer } from '../src/dev-server/index.js';
+import { isLoopbackHost, startDevServer } from '../src/dev-server/index.js';
 import { DHCoreError } from '../src/errors.js';
 import {
   apiGet,
@@ -252,14 +252,22 @@ describe('dev server: binding', () => {
     expect((err as DHCoreError).message).toMatch(/allowNonLoopback|--allow-non-loopback/);
   });
 
-  it('binds a non-loopback host when explicitly allowed', async () => {
-    const s = await startDevServer({ host: '0.0.0.0', port: 0, allowNonLoopback: true });
-    try {
-      const port = new URL(s.endpoint).port;
-      const res = await fetch(`http://127.0.0.1:${port}/.well-known/configuration`);
-      expect(res.status).toBe(200);
-    } finally {
-      await s.close();
+  it('with allowNonLoopback, skips the refusal and tries to bind', async () => {
+    // 192.0.2.1 (TEST-NET-1) is not on this machine: the bind itself fails, so nothing is ever exposed,
+    // but the error proves the loopback guard let it through.
+    const err = await startDevServer({ host: '192.0.2.1', port: 0, allowNonLoopback: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).not.toBeInstanceOf(DHCoreError);
+    expect((err as NodeJS.ErrnoException).code).toBe('EADDRNOTAVAIL');
+  });
+
+  it('treats 127.x, ::1 and localhost as loopback', () => {
+    for (const h of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1']) {
+      expect(isLoopbackHost(h)).toBe(true);
+    }
+    for (const h of ['0.0.0.0', '::', '192.168.1.10', 'example.org', '128.0.0.1']) {
+      expect(isLoopbackHost(h)).toBe(false);
     }
   });
 
