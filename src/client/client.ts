@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { resolveConfig } from '../config/resolve.js';
 import type { AuthMethod, ResolvedConfig, ResolveOptions } from '../config/types.js';
 import { AuthError, DHCoreError } from '../errors.js';
+import { redactUrl } from '../redact.js';
 import { warnOnce } from '../warnings.js';
 import { currentProfileOverride } from './current.js';
 import { elapsed, type Logger, resolveLogger } from './log.js';
@@ -95,7 +96,7 @@ export async function createClient(opts: ClientOptions = {}): Promise<DHCoreClie
   if (config.authMethod !== 'none' && isInsecureTransport(config.endpoint)) {
     warnOnce(
       'DHCORE_INSECURE_HTTP',
-      `The ${config.authMethod} credentials of profile "${config.profile}" are sent to ${config.endpoint} over plain http; use https:// for any host but this machine.`,
+      `The ${config.authMethod} credentials of profile "${config.profile}" are sent to ${redactUrl(config.endpoint)} over plain http; use https:// for any host but this machine.`,
     );
   }
   const client = new Client(config, {
@@ -106,7 +107,7 @@ export async function createClient(opts: ClientOptions = {}): Promise<DHCoreClie
     maxRedirects: opts.maxRedirects ?? DEFAULT_MAX_REDIRECTS,
   });
   logger?.(
-    `client ready: profile ${config.profile}, ${config.endpoint}, auth ${config.authMethod} (${elapsed(started)})`,
+    `client ready: profile ${config.profile}, ${redactUrl(config.endpoint)}, auth ${config.authMethod} (${elapsed(started)})`,
   );
   return client;
 }
@@ -339,7 +340,7 @@ class Client implements DHCoreClient {
       this.#log?.(`${target} failed: ${code}`);
       return new DHCoreError(
         'network_unreachable',
-        `${target} failed (${code}): is DHCore running and reachable at ${this.endpoint}?`,
+        `${target} failed (${code}): is DHCore running and reachable at ${redactUrl(this.endpoint)}?`,
         { cause: err },
       );
     }
@@ -348,11 +349,11 @@ class Client implements DHCoreClient {
 
   /** What `JSON.stringify` shows: no secret. */
   toJSON(): Record<string, unknown> {
-    return { profile: this.profile, endpoint: this.endpoint, authMethod: this.authMethod };
+    return { profile: this.profile, endpoint: redactUrl(this.endpoint), authMethod: this.authMethod };
   }
 
   toString(): string {
-    return `DHCoreClient(${this.profile} → ${this.endpoint}, ${this.authMethod})`;
+    return `DHCoreClient(${this.profile} → ${redactUrl(this.endpoint)}, ${this.authMethod})`;
   }
 
   [inspect.custom](): string {
