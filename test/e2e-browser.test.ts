@@ -152,7 +152,7 @@ describe.skipIf(!haveChromium)('dhcore login in a real browser (headless Chromiu
       const userCode = (await cli.waitFor(DEVICE_CODE_RE))[1]!;
       const complete = (await cli.waitFor(DEVICE_COMPLETE_RE))[1]!;
       expect(complete).toContain('user_code=');
-      expect(cli.stderr()).toMatch(/Waiting for approval/);
+      await cli.waitFor(/Waiting for approval/);
 
       const page = await context.newPage();
       await page.goto(complete);

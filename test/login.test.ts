@@ -194,11 +194,11 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
     const cli = startCli(['login', '--no-browser'], { env });
     try {
       await cli.waitFor(AUTH_URL_RE);
+      await cli.waitFor(/Waiting for the browser/);
       expect(cli.stdout()).toBe('');
       expect(cli.stderr()).toMatch(
         /Open this URL in a browser on this machine to sign in to .* \(profile 'dev'\)/,
       );
-      expect(cli.stderr()).toMatch(/Waiting for the browser/);
       // NO_COLOR (set by cleanEnv) and no TTY: no escape sequences.
       expect(cli.stderr()).not.toContain('\x1b[');
     } finally {
@@ -216,7 +216,8 @@ describe('dhcore login --device (completed over HTTP)', () => {
       const userCode = (await cli.waitFor(DEVICE_CODE_RE))[1]!;
       await cli.waitFor(DEVICE_COMPLETE_RE);
       expect(cli.stderr()).toMatch(new RegExp(`^  ${server.endpoint}/device$`, 'm'));
-      expect(cli.stderr()).toMatch(/Waiting for approval… code expires in \d+ s, checking every \d+ s/);
+      // Printed after the code, possibly in a later chunk: wait for it rather than race it.
+      await cli.waitFor(/Waiting for approval… code expires in \d+ s, checking every \d+ s/);
       await completeDeviceLogin(`${server.endpoint}/device`, userCode, creds());
       const { code } = await cli.exited;
       expect(code).toBe(0);
