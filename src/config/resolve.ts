@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { redactRecord, redactUrl } from '../redact.js';
@@ -12,6 +11,9 @@ export { configFilePath } from './location.js';
 export type { AuthMethod, ResolvedConfig, ResolveOptions, ValueSource } from './types.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+// `import … from 'node:fs'` builds the whole ESM namespace of fs (≈4 ms of cold start); this does not.
+const { readFileSync } = process.getBuiltinModule('node:fs');
 
 const CONFIG_FILE_KEYS = new Set(CONFIG_KEYS.map((k) => k.toLowerCase()));
 const CREDENTIAL_FILE_KEYS = CREDENTIAL_KEYS.map((k) => k.toLowerCase());
