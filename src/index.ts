@@ -14,9 +14,8 @@ import { withCurrentProfile } from './client/client.js';
 import { resolveConfig as resolveFromSources } from './config/resolve.js';
 import type { ResolvedConfig, ResolveOptions } from './config/types.js';
 
-export type { ClientOptions, DHCoreClient } from './client/client.js';
+export type { ClientOptions, DHCoreClient, Logger } from './client/client.js';
 export { createClient } from './client/client.js';
-export type { Logger } from './client/log.js';
 export type { AuthMethod, ResolvedConfig, ResolveOptions, ValueSource } from './config/types.js';
 export { AuthError, ConfigError, DHCoreError, HttpError } from './errors.js';
 export type { ProfileFileOptions, SetCurrentProfileOptions } from './parity.js';

@@ -4,9 +4,14 @@
  * and habits carry over between the two SDKs sharing one `~/.dhcore.ini`.
  */
 
-import { type ClientOptions, createClient, withCurrentProfile } from './client/client.js';
-import { currentProfileOverride, setCurrentProfileOverride } from './client/current.js';
-import { loadTokenSource } from './client/tokens.js';
+import {
+  type ClientOptions,
+  createClient,
+  currentProfileOverride,
+  loadTokenSource,
+  setCurrentProfileOverride,
+  withCurrentProfile,
+} from './client/client.js';
 import { IniDocument } from './config/ini.js';
 import { CURRENT_ENVIRONMENT_KEY } from './config/keys.js';
 import { chooseProfile, configFilePath } from './config/location.js';

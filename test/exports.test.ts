@@ -75,7 +75,6 @@ describe('public exports of dhcore-credentials', () => {
     for (const file of [
       'index.d.ts',
       'client/client.d.ts',
-      'client/log.d.ts',
       'parity.d.ts',
       'errors.d.ts',
     ]) {

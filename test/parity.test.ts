@@ -4,7 +4,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { setCurrentProfileOverride } from '../src/client/current.js';
+import { setCurrentProfileOverride } from '../src/client/client.js';
 import {
   AuthError,
   ConfigError,

@@ -1,13 +1,167 @@
+/**
+ * The authenticated client (issue 5): `createClient()` and everything it needs on the request path — where
+ * credentials may go (origin rules), diagnostics, the process-wide current profile, and the lazily loaded token
+ * lifecycle. Kept in ONE module on purpose: every extra ES module costs about a millisecond of cold start.
+ */
 import { inspect } from 'node:util';
 import { resolveConfig } from '../config/resolve.js';
 import type { AuthMethod, ResolvedConfig, ResolveOptions } from '../config/types.js';
 import { AuthError, DHCoreError } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import { warnOnce } from '../warnings.js';
-import { currentProfileOverride } from './current.js';
-import { elapsed, type Logger, resolveLogger } from './log.js';
-import { describeUrl, isAbsoluteUrl, isInsecureTransport, joinEndpoint, originOf } from './origin.js';
-import { loadTokenSource, type TokenSource } from './tokens.js';
+
+// ---- Where credentials may go ----------------------------------------------------------------------------
+
+/*
+ * Only to the endpoint's origin: never to another origin given as an absolute URL, never across a
+ * redirect to another origin. Pure helpers, no I/O.
+ */
+
+const ABSOLUTE = /^[a-z][a-z\d+\-.]*:/i;
+
+/** Does `target` carry a scheme (`https://…`, `http://…`, `data:…`)? Anything else is a path on the endpoint. */
+export function isAbsoluteUrl(target: string): boolean {
+  return ABSOLUTE.test(target);
+}
+
+/**
+ * `endpoint` + `path`, keeping any path prefix of the endpoint (`https://host/dhcore` + `/api/auth`). A path
+ * always gets a leading `/`, so `@evil.example` can never become the authority of the URL.
+ */
+export function joinEndpoint(endpoint: string, path: string): string {
+  return path.charCodeAt(0) === 47 /* '/' */ ? endpoint + path : `${endpoint}/${path}`;
+}
+
+/** `scheme://host[:port]` of a URL, or `null` for anything without a network origin (or unparsable). */
+export function originOf(url: string | URL): string | null {
+  try {
+    const origin = (typeof url === 'string' ? new URL(url) : url).origin;
+    return origin === 'null' ? null : origin;
+  } catch {
+    return null;
+  }
+}
+
+/** True for hosts that only reach this machine: `localhost`, `*.localhost`, 127.0.0.0/8, `::1`. */
+export function isLoopbackHostname(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h.endsWith('.localhost') || h === '::1') return true;
+  if (/^127(\.\d{1,3}){3}$/.test(h)) return true;
+  return h.startsWith('::ffff:') && /^127\./.test(h.slice(7));
+}
+
+/** Would a secret sent to `url` travel unencrypted over the network (plain http, not loopback)? */
+export function isInsecureTransport(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' && !isLoopbackHostname(u.hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** `origin + pathname` only: what logs and messages may show of a URL (query strings can hold secrets). */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return u.origin === 'null' ? `${u.protocol}…` : `${u.origin}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+// ---- Diagnostics -----------------------------------------------------------------------------------------
+
+/*
+ * `DEBUG=dhcore*` (through the `debug` package) or a `logger` callback. Lines describe flows and
+ * timings — method, origin + path, status, milliseconds, auth method, refreshes — and never a header value,
+ * token, password, query string or body.
+ */
+
+/** Receives one human-readable line per event. Never given a secret. */
+export type Logger = (message: string) => void;
+
+/**
+ * The logger to use: the caller's, else a `debug` namespace when `DEBUG` is set and enables it, else none.
+ * `debug` is only imported when `DEBUG` is set, so a normal start pays nothing for it.
+ */
+export async function resolveLogger(
+  option: Logger | undefined,
+  namespace: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<Logger | undefined> {
+  if (option) return option;
+  if (!env.DEBUG) return undefined;
+  const { default: createDebug } = await import('debug');
+  const debug = createDebug(namespace);
+  return debug.enabled ? (message: string) => debug(message) : undefined;
+}
+
+/** Milliseconds since `start` (a `performance.now()` reading), rounded to 0.1 ms. */
+export function elapsed(start: number): string {
+  return `${Math.round((performance.now() - start) * 10) / 10} ms`;
+}
+
+// ---- Current profile -------------------------------------------------------------------------------------
+
+/*
+ * The profile chosen in this process by `setCurrentProfile()` (Python SDK parity: the choice applies to
+ * this process at once, even when `$DH_NAME` names another one, and is saved for the next processes).
+ */
+
+let current: string | undefined;
+
+export function currentProfileOverride(): string | undefined {
+  return current;
+}
+
+export function setCurrentProfileOverride(name: string | undefined): void {
+  current = name;
+}
+
+// ---- Token lifecycle -------------------------------------------------------------------------------------
+
+/*
+ * The client's view of `src/auth/token-manager.ts`. The manager is imported only when a profile uses
+ * tokens that can be exchanged or refreshed, so `basic`, `access_token_only` and `none` clients start without it.
+ */
+
+/** What the client needs from the token manager. */
+export interface TokenSource {
+  /** A valid access token (exchange/refresh as needed, single-flight). */
+  accessToken(): Promise<string>;
+  /** A new token; with `rejectedToken`, a different still-valid token is returned without a server call. */
+  refresh(opts?: { rejectedToken?: string }): Promise<string>;
+  /** Non-secret state: `expiresAt` is RFC 3339. */
+  state(): { expiresAt?: string; refreshAt?: string; hasRefreshToken: boolean };
+  /** Extra credential fields (`aws_*`, …) from the profile and token responses. Secrets. */
+  credentials(): Record<string, string>;
+}
+
+export interface TokenSourceOptions {
+  storage: 'file' | 'memory';
+  fetch: typeof fetch;
+  timeoutMs: number | undefined;
+  logger: Logger | undefined;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export async function loadTokenSource(
+  config: ResolvedConfig,
+  opts: TokenSourceOptions,
+): Promise<TokenSource> {
+  const { TokenManager } = await import('../auth/token-manager.js');
+  return new TokenManager({
+    config,
+    storage: opts.storage,
+    fetch: opts.fetch,
+    env: opts.env,
+    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  });
+}
+
+// ---- Client ----------------------------------------------------------------------------------------------
 
 /** Default per-request timeout (ms) of {@link createClient}. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
