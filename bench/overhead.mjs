@@ -27,6 +27,8 @@ import {
 const N = Number(process.env.BENCH_N ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const CHUNK = Number(process.env.BENCH_CHUNK ?? 1_000);
+// Diagnosis: BENCH_TIMEOUT_MS=0 runs the client without its per-request timeout.
+const clientOptions = process.env.BENCH_TIMEOUT_MS ? { timeoutMs: Number(process.env.BENCH_TIMEOUT_MS) } : {};
 
 /** Alternate rounds of plain fetch and client.fetch against `apiBase`; print and return the ratio. */
 async function compare(title, client, apiBase) {
@@ -93,12 +95,13 @@ try {
     DHCORE_PERSONAL_ACCESS_TOKEN: server.pat,
   };
   const configFile = join(tmp.dir, '.dhcore.ini');
-  const devClient = await createClient({ env, configFile, storage: 'memory' });
+  const devClient = await createClient({ env, configFile, storage: 'memory', ...clientOptions });
   const a = await compare('dev server /api/auth — the target', devClient, server.endpoint);
   const rawClient = await createClient({
     env: { ...env, DHCORE_ENDPOINT: raw.origin, DHCORE_ISSUER: server.endpoint },
     configFile,
     storage: 'memory',
+    ...clientOptions,
   });
   const b = await compare('minimal HTTP server — stricter', rawClient, raw.origin);
   if (a.failures + b.failures > 0) process.exitCode = 1;
