@@ -278,6 +278,22 @@ describe('transport', () => {
     expect(String((err as Error).message)).toMatch(/150 ms/);
   });
 
+  it('with a caller signal too, the timeout still applies (the request is aborted: the server sees it close)', async () => {
+    let closed = false;
+    home.handle((_req, res) => {
+      res.on('close', () => {
+        closed = true;
+      });
+    });
+    const client = await basicClient({ timeoutMs: 150 });
+    const err = await client
+      .fetch('/slow', { signal: new AbortController().signal })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'network_timeout' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(closed).toBe(true);
+  });
+
   it("the caller's signal still aborts (an AbortError, not a timeout)", async () => {
     home.handle(() => {
       /* never answer */

@@ -171,10 +171,11 @@ export const DEFAULT_MAX_REDIRECTS = 20;
 /** Options of {@link createClient}: everything {@link resolveConfig} takes, plus transport settings. */
 export interface ClientOptions extends ResolveOptions {
   /**
-   * Time limit of each `client.fetch` call in ms — connecting, redirects, the 401 retry and reading the body
-   * — combined with the caller's own `signal` (an `AbortSignal.timeout`, so a request that times out is really
-   * aborted). Default 30 000; `0` or `Infinity` disables it: the per-request signal costs Node's fetch a few
-   * tens of µs of CPU, which a tight loop of tiny requests may prefer to save.
+   * Time limit of each `client.fetch` call in ms, until the response arrives (connecting, redirects, the 401
+   * retry); it then rejects with `DHCoreError` `network_timeout`. Default 30 000; `0` or `Infinity` disables it.
+   * Without a caller `signal` it is a timer (cheap: a signal per request costs Node's fetch tens of µs of CPU)
+   * and the abandoned request's response is discarded when it comes; with a `signal` it is combined into it,
+   * so the request is aborted and the limit also covers reading the body.
    */
   timeoutMs?: number;
   /** `fetch` implementation to send requests with (default: the global `fetch`). */
@@ -372,9 +373,47 @@ class Client implements DHCoreClient {
 
   async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const p = prepare(input, init, this.#config.endpoint);
-    const timeout = this.#timeoutMs > 0 ? AbortSignal.timeout(this.#timeoutMs) : undefined;
+    const ms = this.#timeoutMs;
     const callerSignal = p.signal;
-    p.signal = timeout && callerSignal ? AbortSignal.any([callerSignal, timeout]) : (timeout ?? callerSignal);
+    if (ms === 0) return this.#exchange(p, undefined, callerSignal);
+    if (callerSignal) {
+      // The caller pays for a signal anyway: enforce the timeout through it too, so the request is aborted.
+      const timeout = AbortSignal.timeout(ms);
+      p.signal = AbortSignal.any([callerSignal, timeout]);
+      return this.#exchange(p, timeout, callerSignal);
+    }
+    // No signal: a timer raced against the exchange. A signal per request would cost Node's fetch far more
+    // (tens of µs of CPU each) than everything else the client does; the abandoned request is let go and its
+    // response discarded when it comes.
+    const work = this.#exchange(p, undefined, undefined);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timedOut: DHCoreError | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        timedOut = this.#timeoutError(p);
+        reject(timedOut);
+      }, ms);
+    });
+    try {
+      return await Promise.race([work, expired]);
+    } catch (err) {
+      if (err === timedOut)
+        work.then(
+          (res) => res.body?.cancel().catch(() => {}),
+          () => {},
+        );
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** One request as the caller sees it: auth, redirects, and on a 401 one refresh and one retry. */
+  async #exchange(
+    p: Prepared,
+    timeout: AbortSignal | undefined,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<Response> {
     const started = this.#log ? performance.now() : 0;
     try {
       let token = this.#tokens && !p.callerAuth ? await this.#tokens.accessToken() : undefined;
@@ -402,6 +441,16 @@ class Client implements DHCoreClient {
     } catch (err) {
       throw this.#transportError(err, p, timeout, callerSignal);
     }
+  }
+
+  #timeoutError(p: Prepared, cause?: unknown): DHCoreError {
+    const target = `${p.method} ${describeUrl(p.url)}`;
+    this.#log?.(`${target} timed out after ${this.#timeoutMs} ms`);
+    return new DHCoreError(
+      'network_timeout',
+      `${target} got no answer within ${this.#timeoutMs} ms; check the endpoint or raise timeoutMs in createClient().`,
+      cause === undefined ? undefined : { cause },
+    );
   }
 
   /** Send `p` with `auth` on hops to the endpoint's origin, following redirects by hand (credentials stay home). */
@@ -481,14 +530,7 @@ class Client implements DHCoreClient {
     caller: AbortSignal | undefined,
   ) {
     const target = `${p.method} ${describeUrl(p.url)}`;
-    if (timeout?.aborted && !caller?.aborted) {
-      this.#log?.(`${target} timed out after ${this.#timeoutMs} ms`);
-      return new DHCoreError(
-        'network_timeout',
-        `${target} got no answer within ${this.#timeoutMs} ms; check the endpoint or raise timeoutMs in createClient().`,
-        { cause: err },
-      );
-    }
+    if (timeout?.aborted && !caller?.aborted) return this.#timeoutError(p, err);
     // undici reports connection failures as TypeError('fetch failed') with a coded cause (ECONNREFUSED, …);
     // other TypeErrors (bad URL or header, redirect: 'error') are the caller's and stay as they are.
     const code = err instanceof TypeError ? (err.cause as { code?: unknown } | undefined)?.code : undefined;
