@@ -72,12 +72,7 @@ describe('public exports of dhcore-credentials', () => {
   });
 
   it('the public type declarations never use any', () => {
-    for (const file of [
-      'index.d.ts',
-      'client/client.d.ts',
-      'parity.d.ts',
-      'errors.d.ts',
-    ]) {
+    for (const file of ['index.d.ts', 'client/client.d.ts', 'parity.d.ts', 'errors.d.ts']) {
       const code = readFileSync(join(DIST, file), 'utf8')
         .replace(/\/\*[\s\S]*?\*\//g, '')
         .replace(/\/\/.*$/gm, '');
