@@ -1,5 +1,6 @@
 /**
- * Explicit credential changes to a profile: `loginWithPat` (what `dhcore login --pat` does) and `logout`.
+ * Explicit credential changes to a profile: `loginWithPat` (what `dhcore login --pat` does),
+ * `saveInteractiveLogin` (browser and device logins) and `logout`.
  *
  * Logging in is an explicit act (like `gh auth login --with-token`): the PAT itself is saved with the
  * exchanged tokens so the profile keeps working after the access token expires, together with the
@@ -14,7 +15,7 @@ import type { ResolvedConfig } from '../config/types.js';
 import { DHCoreError } from '../errors.js';
 import { ProfileStore } from '../store/profile-store.js';
 import { formatInstant, timesAtIssuance } from './expiry.js';
-import { exchangePat } from './oauth.js';
+import { exchangePat, type IssuedTokens } from './oauth.js';
 import { MANAGED_TOKEN_KEYS, tokenChange } from './token-manager.js';
 
 /** Configuration keys saved with a login when they did not come from the file. */
@@ -32,39 +33,71 @@ export interface LoginResult {
   expiresAt: string | undefined;
   /** Keys written (names only). */
   savedKeys: string[];
+  /** A PAT was in the profile and was removed: after an interactive login it would win over the new tokens. */
+  removedPat: boolean;
 }
 
 /** Exchange `pat` and save it, the tokens and the configuration used into the profile (created if needed). */
-export async function loginWithPat(opts: {
+export function loginWithPat(opts: {
   config: ResolvedConfig;
   pat: string;
   fetch?: typeof fetch;
   timeoutMs?: number;
 }): Promise<LoginResult> {
   const { config, pat } = opts;
+  const target = {
+    endpoint: config.endpoint,
+    issuer: config.issuer,
+    tokenEndpoint: config.tokenEndpoint,
+    clientId: config.clientId,
+  };
+  const http = {
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+  };
+  return saveLogin(config, () => exchangePat(target, pat, http), { pat });
+}
+
+/**
+ * Save the tokens an interactive login (browser or device) obtained, with the client id it used.
+ * A PAT saved in the profile is removed: it selects 'exchange' before 'oauth2', so it would win.
+ */
+export function saveInteractiveLogin(
+  config: ResolvedConfig,
+  issued: IssuedTokens,
+  clientId: string,
+): Promise<LoginResult> {
+  return saveLogin(config, async () => issued, { clientId });
+}
+
+/**
+ * Both logins save the same way: under the file lock, the tokens as the lifecycle saves them (DESIGN §4),
+ * plus the non-secret configuration that did not come from the file. Failing to write is an error here,
+ * not a memory fallback: the whole point of logging in is to save.
+ */
+async function saveLogin(
+  config: ResolvedConfig,
+  obtain: () => Promise<IssuedTokens>,
+  opts: { pat?: string; clientId?: string },
+): Promise<LoginResult> {
   const store = new ProfileStore({ file: config.configFile, profile: config.profile });
-  const outcome = await store.update(async () => {
-    const issued = await exchangePat(
-      {
-        endpoint: config.endpoint,
-        issuer: config.issuer,
-        tokenEndpoint: config.tokenEndpoint,
-        clientId: config.clientId,
-      },
-      pat,
-      {
-        ...(opts.fetch ? { fetch: opts.fetch } : {}),
-        ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
-      },
-    );
+  const outcome = await store.update(async (current) => {
+    const issued = await obtain();
     const times = timesAtIssuance(issued.accessToken, issued.expiresIn, Date.now());
-    const change = tokenChange(issued, times, pat);
-    const set: Record<string, string> = { ...change.set, dhcore_personal_access_token: pat };
+    const change = tokenChange(issued, times, opts.pat);
+    const set: Record<string, string> = { ...change.set };
+    if (opts.pat) set.dhcore_personal_access_token = opts.pat;
     for (const key of PORTABLE_CONFIG_KEYS) {
       const value = config.get(key);
       if (value !== undefined && config.sources[key] !== 'file' && set[key] === undefined) set[key] = value;
     }
-    return { result: { times, keys: Object.keys(set) }, change: { set, delete: change.delete ?? [] } };
+    if (opts.clientId && !set.dhcore_client_id && current.dhcore_client_id !== opts.clientId) {
+      set.dhcore_client_id = opts.clientId;
+    }
+    const del = [...(change.delete ?? [])];
+    const removedPat = !opts.pat && current.dhcore_personal_access_token !== undefined;
+    if (removedPat) del.push('dhcore_personal_access_token');
+    return { result: { times, keys: Object.keys(set), removedPat }, change: { set, delete: del } };
   });
   if (!outcome.persisted) {
     throw new DHCoreError(
@@ -72,13 +105,14 @@ export async function loginWithPat(opts: {
       `Logged in, but ${config.configFile} cannot be written, so nothing was saved: make the file and its folder writable, or choose another file with --config.`,
     );
   }
-  const { times, keys } = outcome.result;
+  const { times, keys, removedPat } = outcome.result;
   return {
     profile: config.profile,
     configFile: config.configFile,
     endpoint: config.endpoint,
     expiresAt: times.expiresAtMs !== undefined ? formatInstant(times.expiresAtMs) : undefined,
     savedKeys: keys.sort(),
+    removedPat,
   };
 }
 

@@ -8,8 +8,8 @@ import open from 'open';
 import { browserLogin, type LoginOutcome } from '../auth/interactive/browser.js';
 import { deviceLogin } from '../auth/interactive/device.js';
 import { successPage } from '../auth/interactive/pages.js';
-import { type SavedLogin, saveInteractiveLogin } from '../auth/interactive/save.js';
 import { interactiveSetup, LoginCancelledError } from '../auth/interactive/setup.js';
+import { type LoginResult, saveInteractiveLogin } from '../auth/login.js';
 import { resolveConfig } from '../config/resolve.js';
 import { ConfigError } from '../errors.js';
 import { globalOptions, printJson, resolveOptionsOf } from './context.js';
@@ -107,7 +107,7 @@ export async function runInteractiveLogin(cmd: Command, flags: InteractiveFlags)
   process.once('SIGTERM', cancel);
   let spinner: { stop: () => void } | undefined;
   const flow = flags.device ? 'device' : 'browser';
-  let saved: SavedLogin | undefined;
+  let saved: LoginResult | undefined;
   try {
     const setup = await interactiveSetup(config, 'Login');
     const save = async (outcome: Pick<LoginOutcome, 'issued'>) => {
@@ -186,7 +186,12 @@ export async function runInteractiveLogin(cmd: Command, flags: InteractiveFlags)
   }
 }
 
-function report(saved: SavedLogin, who: string | undefined, flow: 'browser' | 'device', json: boolean): void {
+function report(
+  saved: LoginResult,
+  who: string | undefined,
+  flow: 'browser' | 'device',
+  json: boolean,
+): void {
   if (json) {
     printJson({
       profile: saved.profile,
