@@ -386,26 +386,22 @@ class Client implements DHCoreClient {
     // (tens of µs of CPU each) than everything else the client does; the abandoned request is let go and its
     // response discarded when it comes.
     const work = this.#exchange(p, undefined, undefined);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let timedOut: DHCoreError | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        timedOut = this.#timeoutError(p);
-        reject(timedOut);
+    return new Promise<Response>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(this.#timeoutError(p));
+        work.then(discard, ignore);
       }, ms);
+      work.then(
+        (res) => {
+          clearTimeout(timer);
+          resolve(res);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
     });
-    try {
-      return await Promise.race([work, expired]);
-    } catch (err) {
-      if (err === timedOut)
-        work.then(
-          (res) => res.body?.cancel().catch(() => {}),
-          () => {},
-        );
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** One request as the caller sees it: auth, redirects, and on a 401 one refresh and one retry. */
@@ -466,15 +462,14 @@ class Client implements DHCoreClient {
     let home = p.relative || originOf(url) === this.#origin;
     for (let hop = 0; ; hop++) {
       const authorization = home ? auth : undefined;
-      const response = await this.#fetch(url, {
-        ...p.rest,
-        method,
-        headers: withAuthorization(headers, authorization),
-        body,
-        signal: p.signal,
-        redirect: p.redirect === 'error' ? 'error' : 'manual',
-        ...(isStream(body) ? { duplex: 'half' as const } : {}),
-      });
+      const init: RequestInit = p.rest === undefined ? {} : { ...p.rest };
+      init.method = method;
+      init.headers = withAuthorization(headers, authorization);
+      init.body = body;
+      init.signal = p.signal;
+      init.redirect = p.redirect === 'error' ? 'error' : 'manual';
+      if (isStream(body)) init.duplex = 'half';
+      const response = await this.#fetch(url, init);
       if (p.redirect !== 'follow' || !REDIRECT_STATUSES.has(response.status)) {
         return { response, authSent: authorization !== undefined, url };
       }
@@ -613,6 +608,13 @@ function isStream(body: BodyInit | null | undefined): boolean {
   if (body instanceof ReadableStream) return true;
   return typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
 }
+
+/** Release the body of a response nobody will read (a request abandoned after its timeout). */
+function discard(res: Response): void {
+  res.body?.cancel().catch(ignore);
+}
+
+function ignore(): void {}
 
 function withAuthorization(
   headers: HeadersInit | undefined,
