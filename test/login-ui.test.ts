@@ -1,6 +1,7 @@
 /** Pure decisions of the login command: which flow runs, and when stderr gets colours. */
 import { describe, expect, it } from 'vitest';
-import { stderrStyle, wantsInteractiveLogin } from '../src/cli/interactive-login.js';
+import { wantsInteractiveLogin } from '../src/cli/commands/login.js';
+import { stderrStyle } from '../src/cli/interactive-login.js';
 
 describe('wantsInteractiveLogin', () => {
   it('browser by default; PAT when --pat or $DHCORE_PERSONAL_ACCESS_TOKEN; --device/--no-browser always interactive', () => {

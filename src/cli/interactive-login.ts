@@ -12,31 +12,8 @@ import { interactiveSetup, LoginCancelledError } from '../auth/interactive/setup
 import { type LoginResult, saveInteractiveLogin } from '../auth/login.js';
 import { resolveConfig } from '../config/resolve.js';
 import { ConfigError } from '../errors.js';
+import { DEFAULT_LOGIN_TIMEOUT_S, type InteractiveFlags } from './commands/login.js';
 import { globalOptions, printJson, resolveOptionsOf } from './context.js';
-
-export interface InteractiveFlags {
-  pat?: string;
-  device?: boolean;
-  /** commander's `--no-browser` sets this to false. */
-  browser?: boolean;
-  timeout?: string;
-}
-
-/** Seconds the browser flow waits for the browser by default. */
-export const DEFAULT_LOGIN_TIMEOUT_S = 300;
-
-/** Whether `dhcore login` runs an interactive flow (else the PAT path). Throws on contradicting flags. */
-export function wantsInteractiveLogin(flags: InteractiveFlags, env = process.env): boolean {
-  const interactive = flags.device === true || flags.browser === false;
-  if (interactive && flags.pat !== undefined) {
-    throw new ConfigError(
-      'usage_conflicting_flags',
-      "--pat cannot be combined with --device or --no-browser: run 'dhcore login --pat <token>' or 'dhcore login --device'.",
-    );
-  }
-  if (interactive) return true;
-  return flags.pat === undefined && !env.DHCORE_PERSONAL_ACCESS_TOKEN?.trim();
-}
 
 /** Styling for stderr: only on a TTY, and never when NO_COLOR is set (https://no-color.org). */
 export function stderrStyle(stream: NodeJS.WriteStream = process.stderr, env = process.env) {

@@ -7,7 +7,6 @@
  */
 import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
-import lockfile from 'proper-lockfile';
 import { DHCoreError } from '../errors.js';
 
 export interface LockOptions {
@@ -57,6 +56,8 @@ export async function withFileLock<T>(
   fn: () => Promise<T>,
   opts: LockOptions = {},
 ): Promise<T> {
+  // Loaded on first use: commands and clients that never write should not pay for it at start-up.
+  const { default: lockfile } = await import('proper-lockfile');
   return inProcess(file, async () => {
     const staleMs = Math.max(2000, opts.staleMs ?? 4000);
     const deadline = Date.now() + (opts.waitMs ?? 60_000);

@@ -1,6 +1,5 @@
 import { format } from 'node:util';
 import { type Command, InvalidArgumentError } from 'commander';
-import { startDevServer } from '../../dev-server/index.js';
 
 function integer(min: number, max: number, what: string) {
   return (value: string): number => {
@@ -54,6 +53,8 @@ Examples:
       console.log = toStderr;
       console.info = toStderr;
 
+      // Loaded on use: oidc-provider is large, and every other command should start fast.
+      const { startDevServer } = await import('../../dev-server/index.js');
       const server = await startDevServer({
         port: opts.port,
         host: opts.host,

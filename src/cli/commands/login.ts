@@ -1,14 +1,31 @@
 import type { Command } from 'commander';
-import { loginWithPat } from '../../auth/login.js';
 import { resolveConfig } from '../../config/resolve.js';
-import { AuthError } from '../../errors.js';
+import { AuthError, ConfigError } from '../../errors.js';
 import { globalOptions, printJson, resolveOptionsOf } from '../context.js';
-import {
-  DEFAULT_LOGIN_TIMEOUT_S,
-  type InteractiveFlags,
-  runInteractiveLogin,
-  wantsInteractiveLogin,
-} from '../interactive-login.js';
+
+export interface InteractiveFlags {
+  pat?: string;
+  device?: boolean;
+  /** commander's `--no-browser` sets this to false. */
+  browser?: boolean;
+  timeout?: string;
+}
+
+/** Seconds the browser flow waits for the browser by default. */
+export const DEFAULT_LOGIN_TIMEOUT_S = 300;
+
+/** Whether `dhcore login` runs an interactive flow (else the PAT path). Throws on contradicting flags. */
+export function wantsInteractiveLogin(flags: InteractiveFlags, env = process.env): boolean {
+  const interactive = flags.device === true || flags.browser === false;
+  if (interactive && flags.pat !== undefined) {
+    throw new ConfigError(
+      'usage_conflicting_flags',
+      "--pat cannot be combined with --device or --no-browser: run 'dhcore login --pat <token>' or 'dhcore login --device'.",
+    );
+  }
+  if (interactive) return true;
+  return flags.pat === undefined && !env.DHCORE_PERSONAL_ACCESS_TOKEN?.trim();
+}
 
 async function readStdin(): Promise<string> {
   let text = '';
@@ -50,7 +67,11 @@ Examples:
   pass show dhcore | dhcore login --pat - -e prod`,
     )
     .action(async (opts: InteractiveFlags, cmd: Command) => {
-      if (wantsInteractiveLogin(opts)) return runInteractiveLogin(cmd, opts);
+      // The flows load openid-client and friends: only on use, so other commands start fast.
+      if (wantsInteractiveLogin(opts)) {
+        const { runInteractiveLogin } = await import('../interactive-login.js');
+        return runInteractiveLogin(cmd, opts);
+      }
       let pat = opts.pat === '-' ? await readStdin() : opts.pat?.trim();
       if (!pat) pat = process.env.DHCORE_PERSONAL_ACCESS_TOKEN?.trim();
       if (!pat) {
@@ -60,6 +81,7 @@ Examples:
         );
       }
       const config = resolveConfig(resolveOptionsOf(cmd));
+      const { loginWithPat } = await import('../../auth/login.js');
       const result = await loginWithPat({ config, pat });
       if (globalOptions(cmd).json) {
         printJson({
