@@ -2,14 +2,13 @@
  * Where credentials go, how requests are built and how transport failures surface — against real local HTTP
  * servers on 127.0.0.1 (the "endpoint" and a second, foreign origin).
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, DHCoreError } from '../src/index.js';
 import { isolatedEnv, json, type Recorder, startRecorder, tempIni } from './client-helpers.js';
-import { ROOT } from './helpers/cli.js';
+import { ROOT, runNode } from './helpers/cli.js';
 
 let home: Recorder;
 let foreign: Recorder;
@@ -370,7 +369,7 @@ describe('no secret leaks', () => {
 const client = await createClient({ configFile: ${JSON.stringify(ini.file)} });
 const res = await client.fetch('/api/auth?sig=SECRET-QUERY-5678');
 process.stdout.write(String(res.status));`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    const { code, stdout, stderr } = await runNode(['--input-type=module', '-e', script], {
       env: {
         PATH: process.env.PATH,
         HOME: ini.dir,
@@ -381,15 +380,6 @@ process.stdout.write(String(res.status));`;
         DHCORE_PASSWORD: PASSWORD,
       },
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const code = await new Promise((r) => child.on('close', r));
     expect(code).toBe(0);
     expect(stdout).toBe('200');
     expect(stderr).toMatch(/dhcore:client client ready: profile __default, .* auth basic/);

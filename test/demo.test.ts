@@ -1,30 +1,13 @@
 /** `npm start` runs the built demo: it must finish with exit 0, show every step and never print a secret. */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type CliResult, cleanEnv, ROOT, tempHome } from './helpers/cli.js';
+import { type CliResult, cleanEnv, ROOT, runNode, tempHome } from './helpers/cli.js';
 
 const DEMO = join(ROOT, 'dist/demo/main.js');
 
 function runDemo(env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DEMO], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runNode([DEMO], { env, timeoutMs: 60_000 });
 }
 
 describe('npm start (dist/demo/main.js)', () => {
