@@ -1,6 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cleanEnv, runCli, tempHome } from './helpers/cli.js';
+import { cleanEnv, ROOT, runCli, tempHome } from './helpers/cli.js';
 
 let home: ReturnType<typeof tempHome>;
 beforeEach(() => {
@@ -95,5 +96,14 @@ aws_secret_access_key = ${SECRETS[3]}
     expect(JSON.parse(res.stdout).endpoint).toBe('https://docs.example');
     expect(res.stderr).toMatch(/^dhcore: warning: dhcore_endpoint .*quotes or backticks/);
     expect(res.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('dhcore --version', () => {
+  it('prints the package version and exits 0', async () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const res = await runCli(['--version'], { env: cleanEnv(home.home) });
+    expect(res.code).toBe(0);
+    expect(res.stdout.trim()).toBe(version);
   });
 });

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { register as registerDevServer } from './commands/dev-server.js';
 import { register as registerListEnv } from './commands/list-env.js';
@@ -25,10 +26,17 @@ Environment:
   DHCORE_*    endpoint, issuer, client id and credentials (see README)
   NO_COLOR    disable colours`;
 
+/** The installed package's version (dist/cli/ → ../../package.json). */
+function packageVersion(): string {
+  const pkg: unknown = createRequire(import.meta.url)('../../package.json');
+  return typeof pkg === 'object' && pkg !== null && 'version' in pkg ? String(pkg.version) : 'unknown';
+}
+
 /** The `dhcore` command tree. Each command lives in `commands/<name>.ts` and registers itself here. */
 export function buildProgram(): Command {
   const program = new Command('dhcore')
     .description('Working credentials for DHCore (DigitalHub) from your shell.')
+    .version(packageVersion(), '-V, --version', 'print the dhcore-credentials version')
     .option('--config <file>', 'config file (default: $DH_CONFIG or ~/.dhcore.ini)')
     .option('-e, --env <profile>', 'profile (environment) to use (default: $DH_NAME or the current one)')
     .option('--json', 'machine-readable JSON output')
