@@ -107,3 +107,20 @@ describe('dhcore --version', () => {
     expect(res.stdout.trim()).toBe(version);
   });
 });
+
+describe('dhcore status --offline, human output', () => {
+  it('lists which credentials are set and where from, and only counts the other keys', async () => {
+    writeFileSync(
+      home.configFile,
+      `[p]\ndhcore_endpoint = https://p.example\ndhcore_access_token = ${SECRETS[1]}\naws_access_key_id = AKIAX\naws_secret_access_key = ${SECRETS[3]}\n`,
+    );
+    const res = await runCli(['-e', 'p', 'status', '--offline'], {
+      env: cleanEnv(home.home, { DHCORE_REFRESH_TOKEN: 'SECRET-REFRESH-c0ffee05' }),
+    });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(
+      /^credentials\s{2,}access_token \(file\), refresh_token \(env\); 2 other keys \(--json lists them\)$/m,
+    );
+    expect(res.stdout).not.toContain('SECRET-');
+  });
+});

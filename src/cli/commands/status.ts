@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { createClient } from '../../client/client.js';
+import { CONFIG_KEYS, CREDENTIAL_KEYS } from '../../config/keys.js';
 import { resolveConfig } from '../../config/resolve.js';
 import type { ResolvedConfig, ResolveOptions } from '../../config/types.js';
 import { DHCoreError } from '../../errors.js';
@@ -145,9 +146,6 @@ Examples:
         printJson(online ? { ...status, ...online } : status);
         return;
       }
-      const sourceList = Object.entries(status.sources)
-        .map(([key, source]) => `${key} (${source})`)
-        .join(', ');
       printTable([
         ['profile', status.profile],
         ['config file', `${status.configFile}${config.fileExists ? '' : ' (not found)'}`],
@@ -155,10 +153,21 @@ Examples:
         ['issuer', status.issuer],
         ['auth method', status.authMethod],
         ['expires at', describeExpiry(online ? online.expiresAt : status.expiresAt)],
-        ['values', sourceList || 'none'],
+        ['credentials', describeCredentials(status.sources)],
         ...(online ? onlineRows(online) : []),
       ]);
     });
+}
+
+/** Which credential keys are set and where they came from; the rest of the profile only as a count. */
+export function describeCredentials(sources: Readonly<Record<string, string>>): string {
+  const known = new Set<string>([...CREDENTIAL_KEYS, ...CONFIG_KEYS].map((k) => k.toLowerCase()));
+  const credentials = CREDENTIAL_KEYS.map((k) => k.toLowerCase())
+    .filter((key) => sources[key] !== undefined && key !== 'dhcore_expires_at')
+    .map((key) => `${key.replace(/^dhcore_/, '')} (${sources[key]})`);
+  const others = Object.keys(sources).filter((key) => !known.has(key)).length;
+  const text = credentials.length > 0 ? credentials.join(', ') : 'none';
+  return others > 0 ? `${text}; ${others} other key${others === 1 ? '' : 's'} (--json lists them)` : text;
 }
 
 function onlineRows(online: OnlineStatus): Array<readonly [string, string]> {
