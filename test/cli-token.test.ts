@@ -83,7 +83,9 @@ describe('dhcore login --pat → token → refresh → logout', () => {
     expect(left).not.toMatch(/dhcore_(access_token|expires_at|refresh_at|pat_sha256)/);
     expect(left).toContain('# keep me');
     expect(left).toContain(`dhcore_endpoint = ${s.endpoint}`);
-    expect(left).toContain('aws_access_key_id'); // other keys stay
+    // Store credentials issued with the session go; non-secret keys stay.
+    expect(left).not.toMatch(/aws_(access_key_id|secret_access_key|session_token)/);
+    expect(left).toContain('aws_endpoint_url');
     expect(left).toContain('[other]\nx = 1\n');
     const again = await runCli(['token'], { env: bare });
     expect(again.code).toBe(4); // no credentials any more

@@ -8,9 +8,11 @@
  * environment or options — the profile then works on its own.
  *
  * `logout` removes what login and refreshes stored: access/refresh/id token, expiry keys, the PAT
- * fingerprint, and the PAT itself (unless `keepPat`). Everything else — endpoint, other keys, comments,
+ * fingerprint, secret store credentials issued with the tokens (`aws_secret_access_key`, …), and the PAT
+ * itself (unless `keepPat`). Everything else — endpoint, other keys, comments,
  * other profiles — stays. Tokens are not revoked at the server.
  */
+import { isSecretKey } from '../config/keys.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { DHCoreError } from '../errors.js';
 import { ProfileStore } from '../store/profile-store.js';
@@ -116,6 +118,11 @@ async function saveLogin(
   };
 }
 
+/** A secret handed out with a token response (DESIGN §4 extra fields), not a `dhcore_*`/`oauth2_*` setting. */
+function isStoreCredentialKey(key: string): boolean {
+  return !key.startsWith('dhcore_') && !key.startsWith('oauth2_') && isSecretKey(key);
+}
+
 /** Remove the stored tokens (and the PAT unless `keepPat`) from a profile; returns the removed key names. */
 export async function logout(opts: { file: string; profile: string; keepPat?: boolean }): Promise<string[]> {
   const store = new ProfileStore({ file: opts.file, profile: opts.profile });
@@ -123,6 +130,12 @@ export async function logout(opts: { file: string; profile: string; keepPat?: bo
   if (!opts.keepPat) keys.push('dhcore_personal_access_token');
   const outcome = await store.update(async (current) => {
     const present = keys.filter((k) => current[k] !== undefined);
+    // Store credentials issued with the tokens (`aws_secret_access_key`, `aws_session_token`, …) go too:
+    // after a logout no usable secret from the session is left on disk. Non-secret ones
+    // (`aws_endpoint_url`) and the user's own configuration stay.
+    for (const key of Object.keys(current)) {
+      if (isStoreCredentialKey(key) && !present.includes(key)) present.push(key);
+    }
     return { result: present, change: { delete: present } };
   });
   if (outcome.inMemory) {

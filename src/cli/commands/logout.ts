@@ -7,7 +7,7 @@ import { globalOptions, printJson } from '../context.js';
 
 /**
  * `dhcore logout` — remove the tokens dhcore stored in the profile (access/refresh/id token, expiry keys,
- * PAT fingerprint) and the personal access token saved by `dhcore login --pat` (keep it with
+ * PAT fingerprint, secret store credentials such as aws_secret_access_key) and the personal access token saved by `dhcore login --pat` (keep it with
  * `--keep-pat`). Endpoint, other keys, comments and other profiles stay. Needs no endpoint, no network.
  */
 export function register(program: Command): void {
@@ -18,7 +18,8 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
-Tokens are removed from the file only; they are not revoked at the server.
+Tokens and the store credentials issued with them (aws_secret_access_key, aws_session_token, …) are
+removed from the file only; they are not revoked at the server.
 
 Examples:
   dhcore logout
