@@ -248,6 +248,17 @@ describe('invalid_grant fallback (DESIGN §5)', () => {
     expect((err as Error).message).toContain('dhcore login');
     expect(readFileSync(tmp.file, 'utf8')).toBe(before);
   });
+
+  it('a refused PAT from the environment: the message points at the variable, not at the profile', async () => {
+    const s = await grantServer(() => false);
+    writeFileSync(tmp.file, '');
+    const env = { DHCORE_ENDPOINT: s.url, DHCORE_CLIENT_ID: 'cli', DHCORE_PERSONAL_ACCESS_TOKEN: PAT };
+    const tm = new TokenManager({ config: configFor(tmp.file, env), env });
+    const err = await tm.accessToken().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'auth_invalid_grant', oauthError: 'invalid_grant' });
+    expect((err as Error).message).toContain('$DHCORE_PERSONAL_ACCESS_TOKEN was refused');
+    expect((err as Error).message).not.toContain(PAT);
+  });
 });
 
 describe('methods that cannot refresh say so', () => {

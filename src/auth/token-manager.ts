@@ -32,8 +32,6 @@
  * token is tied to its PAT by `dhcore_pat_sha256` (a 16-hex-digit SHA-256 prefix, not the PAT), so a changed
  * PAT invalidates a saved token.
  */
-import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { inspect } from 'node:util';
 import type { AuthMethod, ResolvedConfig } from '../config/types.js';
 import { AuthError, DHCoreError } from '../errors.js';
@@ -102,7 +100,10 @@ export interface RefreshOutcome {
 let authDebug: ((msg: string) => void) | undefined;
 function debugLog(msg: string): void {
   if (!process.env.DEBUG) return;
-  authDebug ??= (createRequire(import.meta.url)('debug') as typeof import('debug'))('dhcore:auth');
+  if (authDebug === undefined) {
+    const { createRequire } = process.getBuiltinModule('node:module');
+    authDebug = (createRequire(import.meta.url)('debug') as typeof import('debug'))('dhcore:auth');
+  }
   authDebug(msg);
 }
 
@@ -114,6 +115,9 @@ interface Held {
 }
 
 export function patFingerprint(pat: string): string {
+  // node:crypto is fetched here, not imported: loading it costs ≈4 ms of cold start that an oauth2 profile
+  // (no PAT) never needs.
+  const { createHash } = process.getBuiltinModule('node:crypto');
   return createHash('sha256').update(pat, 'utf8').digest('hex').slice(0, 16);
 }
 
@@ -415,11 +419,14 @@ export class TokenManager {
   #loginHint(err: unknown): unknown {
     if (!isInvalidGrant(err)) return err;
     const what = this.authMethod === 'exchange' ? 'personal access token' : 'refresh token';
-    return new AuthError(
-      'auth_invalid_grant',
-      `The ${what} of profile "${this.profile}" was refused (invalid_grant: expired, revoked or already used): run 'dhcore login'${this.profile === '__default' ? '' : ` -e ${this.profile}`} to get new credentials.`,
-      { oauthError: 'invalid_grant' },
-    );
+    const key = this.authMethod === 'exchange' ? 'dhcore_personal_access_token' : 'dhcore_refresh_token';
+    const login = `dhcore login${this.profile === '__default' ? '' : ` -e ${this.profile}`}`;
+    // A secret from the environment is fixed there, not by logging in again over it.
+    const message =
+      this.#config.sources[key] === 'env'
+        ? `The ${what} in $${key.toUpperCase()} was refused (invalid_grant: expired, revoked or already used): set a valid one, or unset it and run '${login}'.`
+        : `The ${what} of profile "${this.profile}" was refused (invalid_grant: expired, revoked or already used): run '${login}' to get new credentials.`;
+    return new AuthError('auth_invalid_grant', message, { oauthError: 'invalid_grant' });
   }
 
   #noTokenError(): AuthError {
