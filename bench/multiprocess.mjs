@@ -17,85 +17,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as oidc from 'openid-client';
 import { IniDocument } from '../dist/config/ini.js';
-import { startDevServer } from '../dist/dev-server/index.js';
+import { headlessLogin, startDevServer } from '../dist/dev-server/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const WORKER = join(here, 'multiprocess-worker.mjs');
 const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 6);
 const REFRESHES = Number(process.env.BENCH_REFRESHES ?? 25);
 const ACCESS_MS = Number(process.env.BENCH_ACCESS_MS ?? 6000);
-
-/** Headless code + PKCE login against the dev server's HTML form (cookies by hand). */
-async function login(server) {
-  const config = await oidc.discovery(new URL(server.issuer), server.clientId, undefined, oidc.None(), {
-    execute: [oidc.allowInsecureRequests],
-  });
-  const verifier = oidc.randomPKCECodeVerifier();
-  const redirectUri = 'http://127.0.0.1:53682/callback';
-  let url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope: 'openid credentials',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  });
-  const cookies = new Map();
-  const request = async (target, form) => {
-    const res = await fetch(target, {
-      method: form ? 'POST' : 'GET',
-      redirect: 'manual',
-      headers: {
-        cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
-        ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      body: form ? new URLSearchParams(form).toString() : undefined,
-    });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const eq = pair.indexOf('=');
-      cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
-    }
-    return { res, text: await res.text() };
-  };
-  for (let hops = 0; hops < 30; hops++) {
-    const { res, text } = await request(url);
-    const location = res.headers.get('location');
-    if (location) {
-      const next = new URL(location, url);
-      if (next.href.startsWith(redirectUri)) {
-        const tokens = await oidc.authorizationCodeGrant(config, next, {
-          pkceCodeVerifier: verifier,
-          idTokenExpected: false,
-        });
-        return tokens.refresh_token;
-      }
-      url = next;
-      continue;
-    }
-    const form = /<form\b[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i.exec(text);
-    if (!form) throw new Error(`login page without a form (${res.status})`);
-    const fields = {};
-    for (const m of form[2].matchAll(/<input\b[^>]*name="([^"]+)"(?:[^>]*value="([^"]*)")?/gi))
-      fields[m[1]] = m[2] ?? '';
-    const posted = await request(new URL(form[1].replaceAll('&amp;', '&'), url), {
-      ...fields,
-      username: server.user,
-      password: server.password,
-    });
-    const loc = posted.res.headers.get('location');
-    if (!loc) throw new Error(`login form answered ${posted.res.status}`);
-    url = new URL(loc, url);
-    if (url.href.startsWith(redirectUri)) {
-      const tokens = await oidc.authorizationCodeGrant(config, url, {
-        pkceCodeVerifier: verifier,
-        idTokenExpected: false,
-      });
-      return tokens.refresh_token;
-    }
-  }
-  throw new Error('login did not complete');
-}
 
 function runWorker(args, env) {
   return new Promise((resolve, reject) => {
@@ -120,7 +49,7 @@ const dir = mkdtempSync(join(tmpdir(), 'dhcore-bench-'));
 const file = join(dir, '.dhcore.ini');
 const header = '# benchmark\n[other]\ndhcore_endpoint = https://other.example.com\n\n';
 try {
-  const refreshToken = await login(server);
+  const { refresh_token: refreshToken } = await headlessLogin(server);
   writeFileSync(
     file,
     `${header}[shared]\ndhcore_endpoint = ${server.endpoint}\ndhcore_client_id = ${server.clientId}\ndhcore_refresh_token = ${refreshToken}\n`,

@@ -1,8 +1,9 @@
 import * as oidc from 'openid-client';
 import { describe, expect, it } from 'vitest';
-import type { DevServer } from '../src/dev-server/index.js';
+import { type DevServer, headlessLogin } from '../src/dev-server/index.js';
 import {
   apiGet,
+  authorizationRequest,
   completeDeviceLogin,
   completeLogin,
   discover,
@@ -12,23 +13,10 @@ import {
   useDevServer,
 } from './helpers/dev-server.js';
 
-async function loginWithPkce(s: DevServer, scope: string, redirectUri: string, session?: HttpSession) {
-  const config = await discover(s);
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-  });
-  const callback = await completeLogin(url, { username: s.user, password: s.password }, redirectUri, session);
-  const tokens = await oidc.authorizationCodeGrant(config, callback, {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-  });
-  return { config, tokens };
+/** The code + PKCE login through the public helper, with an openid-client configuration for later grants. */
+async function loginWithPkce(s: DevServer, scope: string, redirectUri: string) {
+  const tokens = await headlessLogin(s, { scope, redirectUri });
+  return { config: await discover(s), tokens };
 }
 
 describe('dev server: authorization code + PKCE (public native client)', () => {
@@ -61,14 +49,7 @@ describe('dev server: authorization code + PKCE (public native client)', () => {
 
   it('rejects a wrong password on the login form and lets the user retry', async () => {
     const s = server();
-    const config = await discover(s);
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: 'http://localhost:4000/callback',
-      scope: 'openid',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
+    const { url } = await authorizationRequest(s, 'http://localhost:4000/callback');
     const session = new HttpSession();
     const page = await session.follow(url);
     expect(page.status).toBe(200);
@@ -90,17 +71,18 @@ describe('dev server: authorization code + PKCE (public native client)', () => {
 
   it('a second login in the same browser session skips the form (consent is automatic)', async () => {
     const s = server();
+    const redirectUri = 'http://localhost:4100/callback';
     const session = new HttpSession();
-    await loginWithPkce(s, 'openid credentials', 'http://localhost:4100/callback', session);
-    const config = await discover(s);
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: 'http://localhost:4100/callback',
-      scope: 'openid credentials',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const res = await session.follow(url, {}, 'http://localhost:4100/callback');
+    const first = await authorizationRequest(s, redirectUri, 'openid credentials');
+    const signedIn = await completeLogin(
+      first.url,
+      { username: s.user, password: s.password },
+      redirectUri,
+      session,
+    );
+    expect(signedIn.searchParams.get('code')).toBeTruthy();
+    const { config, url, verifier } = await authorizationRequest(s, redirectUri, 'openid credentials');
+    const res = await session.follow(url, {}, redirectUri);
     expect(res.location?.href).toMatch(/^http:\/\/localhost:4100\/callback\?code=/);
     const tokens = await oidc.authorizationCodeGrant(config, res.location!, { pkceCodeVerifier: verifier });
     expect(tokens.refresh_token).toBeTypeOf('string');
@@ -108,13 +90,7 @@ describe('dev server: authorization code + PKCE (public native client)', () => {
 
   it('the Cancel button returns access_denied to the client', async () => {
     const s = server();
-    const config = await discover(s);
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: 'http://localhost:4200/callback',
-      scope: 'openid',
-      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-      code_challenge_method: 'S256',
-    });
+    const { url } = await authorizationRequest(s, 'http://localhost:4200/callback');
     const session = new HttpSession();
     const page = await session.follow(url);
     const cancel = parseForms(page.text).find((f) => f.action.endsWith('/abort'));
@@ -150,21 +126,38 @@ describe('dev server: authorization code + PKCE (public native client)', () => {
 
   it('wrong PKCE verifier → invalid_grant', async () => {
     const s = server();
-    const config = await discover(s);
-    const verifier = oidc.randomPKCECodeVerifier();
     const redirectUri = 'http://localhost:4001/callback';
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: redirectUri,
-      scope: 'openid',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
+    const { config, url } = await authorizationRequest(s, redirectUri);
     const callback = await completeLogin(url, { username: s.user, password: s.password }, redirectUri);
     const err = await oidc
       .authorizationCodeGrant(config, callback, { pkceCodeVerifier: oidc.randomPKCECodeVerifier() })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(oidc.ResponseBodyError);
     expect((err as oidc.ResponseBodyError).error).toBe('invalid_grant');
+  });
+});
+
+describe('headlessLogin (dhcore-credentials/dev-server)', () => {
+  const server = useDevServer();
+
+  it('defaults: the demo user, scope openid credentials; one code redeemed for working tokens', async () => {
+    const s = server();
+    const before = s.stats().byGrant.authorization_code ?? 0;
+    const tokens = await headlessLogin(s);
+    expect(s.stats().byGrant.authorization_code).toBe(before + 1);
+    expect(tokens.refresh_token).toBeTypeOf('string');
+    expect(tokens.claims()?.sub).toBe(s.user);
+    expect(tokens.aws_access_key_id).toBeTypeOf('string');
+    expect((await apiGet(s, '/api/auth', `Bearer ${tokens.access_token}`)).status).toBe(200);
+  });
+
+  it('a wrong password is an error naming the refusal, and no code is redeemed', async () => {
+    const s = server();
+    const before = s.stats().tokenRequests;
+    await expect(headlessLogin(s, { password: 'wrong' })).rejects.toThrow(
+      /dev server refused the sign-in \(HTTP 401\)/,
+    );
+    expect(s.stats().tokenRequests).toBe(before);
   });
 });
 

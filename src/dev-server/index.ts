@@ -10,6 +10,9 @@
  * } finally {
  *   await server.close();
  * }
+ *
+ * `headlessLogin(server)` completes the interactive login (code + PKCE) without a browser and returns the
+ * tokens: for tests that need a refresh token.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -20,6 +23,8 @@ import { generateServerKeys } from './keys.js';
 import { createProvider, type DemoUser } from './provider.js';
 import { installRoutes, type Stats } from './routes.js';
 import { MemoryStore } from './store.js';
+
+export { type HeadlessLoginOptions, headlessLogin } from './login.js';
 
 export interface DevServerOptions {
   /** TCP port; 0 (default) picks a free one. */

@@ -2,37 +2,18 @@
  * Helpers for the token-lifecycle tests: a refresh token from the dev server (PKCE login over plain
  * HTTP), a resolved config for a temp file, and a small misbehaving token server for fault injection.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import * as oidc from 'openid-client';
 import { resolveConfig } from '../../src/config/resolve.js';
 import type { ResolvedConfig } from '../../src/config/types.js';
-import type { DevServer } from '../../src/dev-server/index.js';
-import { completeLogin, discover } from './dev-server.js';
+import { type DevServer, headlessLogin } from '../../src/dev-server/index.js';
+import { tempHome } from './cli.js';
 
 /** Interactive login (code + PKCE) completed headlessly: a fresh token family with a refresh token. */
 export async function loginTokens(
   s: DevServer,
 ): Promise<{ accessToken: string; refreshToken: string; expiresIn: number | undefined }> {
-  const config = await discover(s);
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const redirectUri = 'http://127.0.0.1:53682/callback';
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope: 'openid credentials',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-  });
-  const callback = await completeLogin(url, { username: s.user, password: s.password }, redirectUri);
-  const tokens = await oidc.authorizationCodeGrant(config, callback, {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-  });
+  const tokens = await headlessLogin(s);
   if (!tokens.refresh_token) throw new Error('dev server issued no refresh token');
   return {
     accessToken: tokens.access_token,
@@ -41,14 +22,10 @@ export async function loginTokens(
   };
 }
 
-/** A temp directory with a config file path inside; `cleanup()` removes it. */
+/** A temp directory with a config file path inside ({@link tempHome} by other names); `cleanup()` removes it. */
 export function tempConfig(): { dir: string; file: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'dhcore-auth-'));
-  return {
-    dir,
-    file: join(dir, '.dhcore.ini'),
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
-  };
+  const { home, configFile, cleanup } = tempHome();
+  return { dir: home, file: configFile, cleanup };
 }
 
 /** Resolve for a given file with only the given environment (never the developer's). */

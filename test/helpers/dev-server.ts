@@ -52,6 +52,26 @@ export function discover(server: Pick<DevServer, 'issuer' | 'clientId'>): Promis
   });
 }
 
+/**
+ * An authorization-code + PKCE request for the server's public client: the URL a browser would open, and the
+ * configuration and verifier the token request then needs.
+ */
+export async function authorizationRequest(
+  server: Pick<DevServer, 'issuer' | 'clientId'>,
+  redirectUri: string,
+  scope = 'openid',
+): Promise<{ config: oidc.Configuration; url: URL; verifier: string }> {
+  const config = await discover(server);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  return { config, url, verifier };
+}
+
 interface Cookie {
   name: string;
   value: string;
