@@ -1,35 +1,27 @@
 /** `dhcore token --format raw|json|env` and `dhcore logout` on a registered, logged-in environment. */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type DevServer, startDevServer } from '../src/dev-server/index.js';
-import { runCli, tempHome } from './helpers/cli.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { runCli, useTempHome } from './helpers/cli.js';
+import { useDevServer } from './helpers/dev-server.js';
 import { apiAuthStatus, profileOf, registeredHome } from './helpers/login.js';
 
-let server: DevServer;
-let home: ReturnType<typeof tempHome>;
+const server = useDevServer();
+const home = useTempHome();
 let env: NodeJS.ProcessEnv;
 
-beforeAll(async () => {
-  server = await startDevServer({ port: 0 });
-});
-afterAll(async () => {
-  await server?.close();
-});
 beforeEach(async () => {
-  home = tempHome();
-  env = await registeredHome(server, home);
-  const login = await runCli(['login', '--pat', server.pat], { env });
+  env = await registeredHome(server(), home());
+  const login = await runCli(['login', '--pat', server().pat], { env });
   if (login.code !== 0) throw new Error(`login failed: ${login.stderr}`);
 });
-afterEach(() => home.cleanup());
 
 describe('dhcore token --format', () => {
   it('raw (the default): only the token and a newline', async () => {
     const res = await runCli(['token', '--format', 'raw'], { env });
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/^\S+\n$/);
-    expect(res.stdout.trim()).toBe(profileOf(home.configFile).dhcore_access_token);
+    expect(res.stdout.trim()).toBe(profileOf(home().configFile).dhcore_access_token);
     expect((await runCli(['token'], { env })).stdout).toBe(res.stdout);
   });
 
@@ -38,7 +30,7 @@ describe('dhcore token --format', () => {
     expect(res.code).toBe(0);
     const out = JSON.parse(res.stdout);
     expect(out).toMatchObject({ profile: 'dev', authMethod: 'exchange' });
-    expect(out.accessToken).toBe(profileOf(home.configFile).dhcore_access_token);
+    expect(out.accessToken).toBe(profileOf(home().configFile).dhcore_access_token);
     expect(Date.parse(out.expiresAt)).toBeGreaterThan(Date.now());
     expect(JSON.parse((await runCli(['token', '--json'], { env })).stdout)).toEqual(out);
   });
@@ -59,8 +51,8 @@ describe('dhcore token --format', () => {
     })
       .trimEnd()
       .split('\n');
-    expect(endpoint).toBe(server.endpoint);
-    expect(await apiAuthStatus(server, token)).toBe(200);
+    expect(endpoint).toBe(server().endpoint);
+    expect(await apiAuthStatus(server(), token)).toBe(200);
   });
 
   it('an unknown format is a usage error (exit 2) listing the choices', async () => {
@@ -73,15 +65,15 @@ describe('dhcore token --format', () => {
 
 describe('dhcore logout', () => {
   it('removes the saved tokens and PAT, keeps the environment; token then names the fix', async () => {
-    const before = readFileSync(home.configFile, 'utf8');
+    const before = readFileSync(home().configFile, 'utf8');
     expect(before).toContain('dhcore_access_token');
     const res = await runCli(['logout'], { env });
     expect(res.code).toBe(0);
-    const p = profileOf(home.configFile);
+    const p = profileOf(home().configFile);
     expect(p.dhcore_access_token).toBeUndefined();
     expect(p.dhcore_personal_access_token).toBeUndefined();
-    expect(p.dhcore_endpoint).toBe(server.endpoint);
-    expect(p.oauth2_token_endpoint).toBe(`${server.endpoint}/auth/token`);
+    expect(p.dhcore_endpoint).toBe(server().endpoint);
+    expect(p.oauth2_token_endpoint).toBe(`${server().endpoint}/auth/token`);
     const list = await runCli(['list-env', '--json'], { env });
     expect(JSON.parse(list.stdout).environments[0]).toMatchObject({
       name: 'dev',

@@ -1,29 +1,20 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { IniDocument } from '../src/config/ini.js';
-import { type DevServer, startDevServer } from '../src/dev-server/index.js';
-import { cleanEnv, runCli, tempHome } from './helpers/cli.js';
+import { cleanEnv, runCli, useTempHome } from './helpers/cli.js';
+import { useDevServer } from './helpers/dev-server.js';
 
-let server: DevServer;
-let home: ReturnType<typeof tempHome>;
+const server = useDevServer();
+const home = useTempHome();
 let env: NodeJS.ProcessEnv;
-
-beforeAll(async () => {
-  server = await startDevServer({ port: 0 });
-});
-afterAll(async () => {
-  await server?.close();
-});
 beforeEach(() => {
-  home = tempHome();
-  env = cleanEnv(home.home);
+  env = cleanEnv(home().home);
 });
-afterEach(() => home.cleanup());
 
-const read = () => readFileSync(home.configFile, 'utf8');
-const doc = () => IniDocument.parse(read(), home.configFile);
+const read = () => readFileSync(home().configFile, 'utf8');
+const doc = () => IniDocument.parse(read(), home().configFile);
 
 const hasPython = (() => {
   try {
@@ -35,8 +26,8 @@ const hasPython = (() => {
 })();
 
 describe('dhcore register', () => {
-  it('writes dhcore_* and oauth2_* keys from the server, makes the environment current, mode 0600', async () => {
-    const res = await runCli(['register', server.endpoint], { env });
+  it('writes dhcore_* and oauth2_* keys from the server(), makes the environment current, mode 0600', async () => {
+    const res = await runCli(['register', server().endpoint], { env });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(res.stdout).toContain("Registered environment 'dhcore-dev-server'");
@@ -45,53 +36,53 @@ describe('dhcore register', () => {
     expect(d.sections()).toEqual(['dhcore-dev-server']);
     expect(d.get('DEFAULT', 'current_environment')).toBe('dhcore-dev-server');
     const s = 'dhcore-dev-server';
-    expect(d.get(s, 'dhcore_endpoint')).toBe(server.endpoint);
-    expect(d.get(s, 'dhcore_issuer')).toBe(server.issuer);
-    expect(d.get(s, 'dhcore_client_id')).toBe(server.clientId);
-    expect(d.get(s, 'oauth2_issuer')).toBe(server.issuer);
-    expect(d.get(s, 'oauth2_token_endpoint')).toBe(`${server.endpoint}/auth/token`);
+    expect(d.get(s, 'dhcore_endpoint')).toBe(server().endpoint);
+    expect(d.get(s, 'dhcore_issuer')).toBe(server().issuer);
+    expect(d.get(s, 'dhcore_client_id')).toBe(server().clientId);
+    expect(d.get(s, 'oauth2_issuer')).toBe(server().issuer);
+    expect(d.get(s, 'oauth2_token_endpoint')).toBe(`${server().endpoint}/auth/token`);
     expect(d.get(s, 'oauth2_authorization_endpoint')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
     expect(d.get(s, 'oauth2_device_authorization_endpoint')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
     expect(d.get(s, 'oauth2_scopes_supported')?.split(',')).toContain('credentials');
     expect(d.get(s, 'ini_source')).toBe('well-known');
     expect(d.get(s, 'updated_environment')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    expect(statSync(home.configFile).mode & 0o777).toBe(0o600);
+    expect(statSync(home().configFile).mode & 0o777).toBe(0o600);
 
     // The resolution (and so every other command) now uses it.
     const status = await runCli(['status', '--offline', '--json'], { env });
     expect(JSON.parse(status.stdout)).toMatchObject({
       profile: s,
-      endpoint: server.endpoint,
+      endpoint: server().endpoint,
       authMethod: 'none',
     });
   });
 
   it.skipIf(!hasPython)('writes a file Python configparser reads the same way', async () => {
-    expect((await runCli(['register', server.endpoint, '-e', 'dev'], { env })).code).toBe(0);
+    expect((await runCli(['register', server().endpoint, '-e', 'dev'], { env })).code).toBe(0);
     const out = execFileSync(
       'python3',
       [
         '-c',
         'import configparser,sys,json;c=configparser.ConfigParser();c.read(sys.argv[1]);' +
           'print(json.dumps({"current":c["DEFAULT"]["current_environment"],"endpoint":c["dev"]["dhcore_endpoint"],"token":c["dev"]["oauth2_token_endpoint"]}))',
-        home.configFile,
+        home().configFile,
       ],
       { encoding: 'utf8' },
     );
     expect(JSON.parse(out)).toEqual({
       current: 'dev',
-      endpoint: server.endpoint,
-      token: `${server.endpoint}/auth/token`,
+      endpoint: server().endpoint,
+      token: `${server().endpoint}/auth/token`,
     });
   });
 
   it('-e names the environment; other sections, comments and blank lines stay byte for byte', async () => {
     const before = '# my settings\n[prod]\n; keep me\ndhcore_endpoint = https://prod.example\n\n';
-    writeFileSync(home.configFile, before);
-    const res = await runCli(['register', `\`${server.endpoint}/\``, '-e', 'local', '--json'], { env });
+    writeFileSync(home().configFile, before);
+    const res = await runCli(['register', `\`${server().endpoint}/\``, '-e', 'local', '--json'], { env });
     expect(res.code).toBe(0);
     const out = JSON.parse(res.stdout);
-    expect(out).toMatchObject({ name: 'local', endpoint: server.endpoint, current: true, replaced: false });
+    expect(out).toMatchObject({ name: 'local', endpoint: server().endpoint, current: true, replaced: false });
     expect(out.keys).toContain('oauth2_token_endpoint');
     const text = read();
     expect(text.startsWith(before)).toBe(true);
@@ -101,34 +92,34 @@ describe('dhcore register', () => {
 
   it('refuses to overwrite an environment that points elsewhere unless --force (which drops its tokens)', async () => {
     const before = `[DEFAULT]\ncurrent_environment = prod\n\n[prod]\ndhcore_endpoint = https://prod.example\ndhcore_access_token = OLD-SECRET-TOKEN-1234\n`;
-    writeFileSync(home.configFile, before);
-    const refused = await runCli(['register', server.endpoint, '-e', 'prod'], { env });
+    writeFileSync(home().configFile, before);
+    const refused = await runCli(['register', server().endpoint, '-e', 'prod'], { env });
     expect(refused.code).toBe(3);
     expect(refused.stdout).toBe('');
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     expect(refused.stderr).toContain('https://prod.example');
-    expect(refused.stderr).toContain(`'dhcore register ${server.endpoint} -e prod --force'`);
+    expect(refused.stderr).toContain(`'dhcore register ${server().endpoint} -e prod --force'`);
     expect(read()).toBe(before);
 
-    const forced = await runCli(['register', server.endpoint, '-e', 'prod', '--force'], { env });
+    const forced = await runCli(['register', server().endpoint, '-e', 'prod', '--force'], { env });
     expect(forced.code).toBe(0);
     expect(forced.stdout).toContain("Replaced environment 'prod'");
-    expect(doc().get('prod', 'dhcore_endpoint')).toBe(server.endpoint);
+    expect(doc().get('prod', 'dhcore_endpoint')).toBe(server().endpoint);
     expect(doc().get('prod', 'dhcore_access_token')).toBeUndefined();
     expect(read()).not.toContain('OLD-SECRET-TOKEN-1234');
   });
 
   it('re-registering the same endpoint updates the server keys and keeps saved tokens', async () => {
     writeFileSync(
-      home.configFile,
-      `[dev]\ndhcore_endpoint = ${server.endpoint}\ndhcore_refresh_token = KEEP-ME-REFRESH-5678\ndhcore_client_id = stale\n`,
+      home().configFile,
+      `[dev]\ndhcore_endpoint = ${server().endpoint}\ndhcore_refresh_token = KEEP-ME-REFRESH-5678\ndhcore_client_id = stale\n`,
     );
-    const res = await runCli(['register', server.endpoint, '-e', 'dev'], { env });
+    const res = await runCli(['register', server().endpoint, '-e', 'dev'], { env });
     expect(res.code).toBe(0);
     expect(res.stdout).toContain("Updated environment 'dev'");
     expect(res.stdout).not.toContain('KEEP-ME');
     expect(doc().get('dev', 'dhcore_refresh_token')).toBe('KEEP-ME-REFRESH-5678');
-    expect(doc().get('dev', 'dhcore_client_id')).toBe(server.clientId);
+    expect(doc().get('dev', 'dhcore_client_id')).toBe(server().clientId);
   });
 
   it('defaults the name to the host when the server has no dhcore_name', async () => {
@@ -176,27 +167,29 @@ describe('dhcore register', () => {
     expect(down.stderr.trim().split('\n')).toHaveLength(1);
     expect(down.stderr).toMatch(/Cannot reach .*ECONNREFUSED.*that it is up/);
 
-    const notDhcore = await runCli(['register', `${server.endpoint}/api`], { env });
+    const notDhcore = await runCli(['register', `${server().endpoint}/api`], { env });
     expect(notDhcore.code).toBe(5);
     expect(notDhcore.stderr).toMatch(/HTTP 40\d .*check that .* is a DHCore endpoint/);
-    expect(() => statSync(home.configFile)).toThrow();
+    expect(() => statSync(home().configFile)).toThrow();
   });
 
   it('a read-only config file is an error that names the fix, and stays untouched', async () => {
-    writeFileSync(home.configFile, '[a]\ndhcore_endpoint = https://a.example\n');
-    chmodSync(home.configFile, 0o444);
-    const res = await runCli(['register', server.endpoint, '-e', 'b'], { env });
+    writeFileSync(home().configFile, '[a]\ndhcore_endpoint = https://a.example\n');
+    chmodSync(home().configFile, 0o444);
+    const res = await runCli(['register', server().endpoint, '-e', 'b'], { env });
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(/^dhcore: Cannot write .*read-only file.*chmod u\+w/);
     expect(read()).toBe('[a]\ndhcore_endpoint = https://a.example\n');
   });
 
   it('--config writes to the given file', async () => {
-    const other = join(home.home, 'project.ini');
-    const res = await runCli(['--config', other, 'register', server.endpoint, '-e', 'p'], { env });
+    const other = join(home().home, 'project.ini');
+    const res = await runCli(['--config', other, 'register', server().endpoint, '-e', 'p'], { env });
     expect(res.code).toBe(0);
-    expect(IniDocument.parse(readFileSync(other, 'utf8')).get('p', 'dhcore_endpoint')).toBe(server.endpoint);
-    expect(() => statSync(home.configFile)).toThrow();
+    expect(IniDocument.parse(readFileSync(other, 'utf8')).get('p', 'dhcore_endpoint')).toBe(
+      server().endpoint,
+    );
+    expect(() => statSync(home().configFile)).toThrow();
   });
 });
 
@@ -225,7 +218,7 @@ function expectNoSecret(text: string): void {
 
 describe('dhcore list-env', () => {
   it('lists environments in file order and marks the current one', async () => {
-    writeFileSync(home.configFile, THREE);
+    writeFileSync(home().configFile, THREE);
     const res = await runCli(['list-env'], { env });
     expect(res.code).toBe(0);
     expectNoSecret(res.stdout + res.stderr);
@@ -238,12 +231,12 @@ describe('dhcore list-env', () => {
   });
 
   it('--json gives names, endpoints, current flag and auth method, never a secret', async () => {
-    writeFileSync(home.configFile, THREE);
+    writeFileSync(home().configFile, THREE);
     const res = await runCli(['list-env', '--json'], { env });
     expect(res.code).toBe(0);
     expectNoSecret(res.stdout);
     expect(JSON.parse(res.stdout)).toEqual({
-      configFile: home.configFile,
+      configFile: home().configFile,
       current: 'staging',
       environments: [
         {
@@ -283,7 +276,7 @@ describe('dhcore list-env', () => {
 
 describe('dhcore use', () => {
   it('switches the current environment and keeps the rest of the file', async () => {
-    writeFileSync(home.configFile, THREE);
+    writeFileSync(home().configFile, THREE);
     const res = await runCli(['use', 'prod'], { env });
     expect(res.code).toBe(0);
     expect(res.stdout).toBe("Now using 'prod' (was 'staging').\n");
@@ -293,37 +286,37 @@ describe('dhcore use', () => {
   });
 
   it('an unknown name fails with one line listing the known ones; nothing written', async () => {
-    writeFileSync(home.configFile, THREE);
+    writeFileSync(home().configFile, THREE);
     const res = await runCli(['use', 'qa'], { env });
     expect(res.code).toBe(3);
     expect(res.stdout).toBe('');
     expect(res.stderr).toBe(
-      `dhcore: Unknown environment 'qa' in ${home.configFile}; known environments: prod, staging, local. Add it with 'dhcore register <endpoint> -e qa'.\n`,
+      `dhcore: Unknown environment 'qa' in ${home().configFile}; known environments: prod, staging, local. Add it with 'dhcore register <endpoint> -e qa'.\n`,
     );
     expect(read()).toBe(THREE);
   });
 
   it('warns when $DH_NAME still overrides the choice', async () => {
-    writeFileSync(home.configFile, THREE);
-    const res = await runCli(['use', 'local'], { env: cleanEnv(home.home, { DH_NAME: 'prod' }) });
+    writeFileSync(home().configFile, THREE);
+    const res = await runCli(['use', 'local'], { env: cleanEnv(home().home, { DH_NAME: 'prod' }) });
     expect(res.code).toBe(0);
     expect(res.stderr).toMatch(/\$DH_NAME=prod still overrides it.*unset DH_NAME/);
   });
 
   it('--json reports the change', async () => {
-    writeFileSync(home.configFile, THREE);
+    writeFileSync(home().configFile, THREE);
     const res = await runCli(['use', 'local', '--json'], { env });
     expect(JSON.parse(res.stdout)).toEqual({
       current: 'local',
       previous: 'staging',
-      configFile: home.configFile,
+      configFile: home().configFile,
     });
   });
 });
 
 describe('dhcore remove', () => {
   it('removes the current environment and clears current_environment', async () => {
-    writeFileSync(home.configFile, THREE);
+    writeFileSync(home().configFile, THREE);
     const res = await runCli(['remove', 'staging'], { env });
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/Removed environment 'staging'.*dhcore use <name>/);
@@ -337,19 +330,19 @@ describe('dhcore remove', () => {
   });
 
   it('removing another environment keeps current_environment', async () => {
-    writeFileSync(home.configFile, THREE);
+    writeFileSync(home().configFile, THREE);
     const res = await runCli(['remove', 'local', '--json'], { env });
     expect(JSON.parse(res.stdout)).toEqual({
       removed: 'local',
       wasCurrent: false,
-      configFile: home.configFile,
+      configFile: home().configFile,
     });
     expect(doc().get('DEFAULT', 'current_environment')).toBe('staging');
     expect(doc().sections()).toEqual(['prod', 'staging']);
   });
 
   it('an unknown name is an error that lists the known ones', async () => {
-    writeFileSync(home.configFile, THREE);
+    writeFileSync(home().configFile, THREE);
     const res = await runCli(['remove', 'nope'], { env });
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(/Unknown environment 'nope'.*known environments: prod, staging, local/);

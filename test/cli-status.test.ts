@@ -1,13 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cleanEnv, ROOT, runCli, tempHome } from './helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { cleanEnv, ROOT, runCli, useTempHome } from './helpers/cli.js';
 
-let home: ReturnType<typeof tempHome>;
-beforeEach(() => {
-  home = tempHome();
-});
-afterEach(() => home.cleanup());
+const home = useTempHome();
 
 const SECRETS = [
   'SECRET-PAT-c0ffee01',
@@ -19,7 +15,7 @@ const SECRETS = [
 describe('dhcore status --offline', () => {
   it('--json prints the resolution with sources and expiry, and no secret', async () => {
     writeFileSync(
-      home.configFile,
+      home().configFile,
       `[DEFAULT]
 current_environment = staging
 
@@ -31,14 +27,17 @@ dhcore_expires_at = 2030-01-01T00:00:00Z
 aws_secret_access_key = ${SECRETS[3]}
 `,
     );
-    const env = cleanEnv(home.home, { DHCORE_PASSWORD: SECRETS[2], DHCORE_ISSUER: 'https://issuer.example' });
+    const env = cleanEnv(home().home, {
+      DHCORE_PASSWORD: SECRETS[2],
+      DHCORE_ISSUER: 'https://issuer.example',
+    });
     const res = await runCli(['status', '--offline', '--json'], { env });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     const status = JSON.parse(res.stdout);
     expect(status).toMatchObject({
       profile: 'staging',
-      configFile: home.configFile,
+      configFile: home().configFile,
       endpoint: 'https://staging.example',
       issuer: 'https://issuer.example',
       authMethod: 'oauth2',
@@ -54,13 +53,13 @@ aws_secret_access_key = ${SECRETS[3]}
   });
 
   it('human output is an aligned table without secrets; -e and --config pick profile and file', async () => {
-    const other = `${home.home}/elsewhere.ini`;
+    const other = `${home().home}/elsewhere.ini`;
     writeFileSync(
       other,
       `[prod]\ndhcore_endpoint = https://prod.example\ndhcore_personal_access_token = ${SECRETS[0]}\n`,
     );
     const res = await runCli(['--config', other, '-e', 'prod', 'status', '--offline'], {
-      env: cleanEnv(home.home),
+      env: cleanEnv(home().home),
     });
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/^profile\s{2,}prod$/m);
@@ -70,28 +69,31 @@ aws_secret_access_key = ${SECRETS[3]}
   });
 
   it('errors exit non-zero with one line on stderr naming the fix', async () => {
-    const missing = await runCli(['status', '--offline'], { env: cleanEnv(home.home) });
+    const missing = await runCli(['status', '--offline'], { env: cleanEnv(home().home) });
     expect(missing.code).toBe(3);
     expect(missing.stdout).toBe('');
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
     expect(missing.stderr).toMatch(/^dhcore: No DHCore endpoint .*dhcore register/);
 
-    writeFileSync(home.configFile, `[a]\ndhcore_endpoint = https://a.example\n[a]\n`);
-    const dup = await runCli(['status', '--offline'], { env: cleanEnv(home.home, { DH_NAME: 'a' }) });
+    writeFileSync(home().configFile, `[a]\ndhcore_endpoint = https://a.example\n[a]\n`);
+    const dup = await runCli(['status', '--offline'], { env: cleanEnv(home().home, { DH_NAME: 'a' }) });
     expect(dup.code).toBe(3);
     expect(dup.stderr.trim().split('\n')).toHaveLength(1);
     expect(dup.stderr).toContain('line 3');
 
     const badScheme = await runCli(['status', '--offline'], {
-      env: cleanEnv(home.home, { DHCORE_ENDPOINT: 'dhcore.example.com', DH_CONFIG: `${home.home}/none.ini` }),
+      env: cleanEnv(home().home, {
+        DHCORE_ENDPOINT: 'dhcore.example.com',
+        DH_CONFIG: `${home().home}/none.ini`,
+      }),
     });
     expect(badScheme.code).toBe(3);
     expect(badScheme.stderr).toContain('DHCORE_ENDPOINT from the environment');
   });
 
   it('a quoted endpoint is unwrapped with one plain warning line', async () => {
-    writeFileSync(home.configFile, '[__default]\ndhcore_endpoint = `https://docs.example`\n');
-    const res = await runCli(['status', '--offline', '--json'], { env: cleanEnv(home.home) });
+    writeFileSync(home().configFile, '[__default]\ndhcore_endpoint = `https://docs.example`\n');
+    const res = await runCli(['status', '--offline', '--json'], { env: cleanEnv(home().home) });
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout).endpoint).toBe('https://docs.example');
     expect(res.stderr).toMatch(/^dhcore: warning: dhcore_endpoint .*quotes or backticks/);
@@ -102,7 +104,7 @@ aws_secret_access_key = ${SECRETS[3]}
 describe('dhcore --version', () => {
   it('prints the package version and exits 0', async () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-    const res = await runCli(['--version'], { env: cleanEnv(home.home) });
+    const res = await runCli(['--version'], { env: cleanEnv(home().home) });
     expect(res.code).toBe(0);
     expect(res.stdout.trim()).toBe(version);
   });
@@ -111,11 +113,11 @@ describe('dhcore --version', () => {
 describe('dhcore status --offline, human output', () => {
   it('lists which credentials are set and where from, and only counts the other keys', async () => {
     writeFileSync(
-      home.configFile,
+      home().configFile,
       `[p]\ndhcore_endpoint = https://p.example\ndhcore_access_token = ${SECRETS[1]}\naws_access_key_id = AKIAX\naws_secret_access_key = ${SECRETS[3]}\n`,
     );
     const res = await runCli(['-e', 'p', 'status', '--offline'], {
-      env: cleanEnv(home.home, { DHCORE_REFRESH_TOKEN: 'SECRET-REFRESH-c0ffee05' }),
+      env: cleanEnv(home().home, { DHCORE_REFRESH_TOKEN: 'SECRET-REFRESH-c0ffee05' }),
     });
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(

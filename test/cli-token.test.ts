@@ -3,38 +3,34 @@
  * server; reuse across real processes is counted server-side.
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cleanEnv, runCli, tempHome } from './helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { cleanEnv, runCli, useTempHome } from './helpers/cli.js';
 import { apiGet, useDevServer } from './helpers/dev-server.js';
 
 const server = useDevServer();
 const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
-let home: ReturnType<typeof tempHome>;
-beforeEach(() => {
-  home = tempHome();
-});
-afterEach(() => home.cleanup());
+const home = useTempHome();
 
 const exchanges = () => server().stats().byGrant[EXCHANGE] ?? 0;
 
 describe('dhcore login --pat → token → refresh → logout', () => {
   it('saves PAT, tokens and configuration; the profile then works on its own', async () => {
     const s = server();
-    const loginEnv = cleanEnv(home.home, { DHCORE_ENDPOINT: s.endpoint, DHCORE_CLIENT_ID: s.clientId });
+    const loginEnv = cleanEnv(home().home, { DHCORE_ENDPOINT: s.endpoint, DHCORE_CLIENT_ID: s.clientId });
     const login = await runCli(['login', '--pat', s.pat], { env: loginEnv });
     expect(login.stderr).toBe('');
     expect(login.code).toBe(0);
     expect(login.stdout).not.toContain(s.pat);
-    expect(statSync(home.configFile).mode & 0o777).toBe(0o600);
-    const text = readFileSync(home.configFile, 'utf8');
+    expect(statSync(home().configFile).mode & 0o777).toBe(0o600);
+    const text = readFileSync(home().configFile, 'utf8');
     expect(text).toContain(`dhcore_personal_access_token = ${s.pat}`);
     expect(text).toContain(`dhcore_endpoint = ${s.endpoint}`);
     expect(text).toContain(`dhcore_client_id = ${s.clientId}`);
     expect(text).toMatch(/dhcore_access_token = \S+/);
 
     // Only HOME now: everything comes from the profile. The saved token is reused (no exchange).
-    const bare = cleanEnv(home.home);
+    const bare = cleanEnv(home().home);
     const before = exchanges();
     const token = await runCli(['token'], { env: bare });
     expect(token.code).toBe(0);
@@ -62,7 +58,7 @@ describe('dhcore login --pat → token → refresh → logout', () => {
       action: 'exchanged',
       saved: true,
     });
-    const after = readFileSync(home.configFile, 'utf8');
+    const after = readFileSync(home().configFile, 'utf8');
     for (const secret of [s.pat, token.stdout.trim(), /dhcore_access_token = (\S+)/.exec(after)![1]!]) {
       expect(refresh.stdout).not.toContain(secret);
     }
@@ -72,13 +68,13 @@ describe('dhcore login --pat → token → refresh → logout', () => {
     expect(human.stdout).not.toContain(s.pat);
 
     // logout keeps everything else.
-    writeFileSync(home.configFile, `# keep me\n${readFileSync(home.configFile, 'utf8')}[other]\nx = 1\n`);
+    writeFileSync(home().configFile, `# keep me\n${readFileSync(home().configFile, 'utf8')}[other]\nx = 1\n`);
     const out = await runCli(['logout', '--json'], { env: bare });
     expect(out.code).toBe(0);
     expect((JSON.parse(out.stdout) as { removed: string[] }).removed).toContain(
       'dhcore_personal_access_token',
     );
-    const left = readFileSync(home.configFile, 'utf8');
+    const left = readFileSync(home().configFile, 'utf8');
     expect(left).not.toContain(s.pat);
     expect(left).not.toMatch(/dhcore_(access_token|expires_at|refresh_at|pat_sha256)/);
     expect(left).toContain('# keep me');
@@ -94,11 +90,11 @@ describe('dhcore login --pat → token → refresh → logout', () => {
 
   it('reads the PAT from stdin or $DHCORE_PERSONAL_ACCESS_TOKEN; logout --keep-pat keeps it', async () => {
     const s = server();
-    const env = cleanEnv(home.home, { DHCORE_ENDPOINT: s.endpoint, DHCORE_CLIENT_ID: s.clientId });
+    const env = cleanEnv(home().home, { DHCORE_ENDPOINT: s.endpoint, DHCORE_CLIENT_ID: s.clientId });
     expect((await runCli(['login', '--pat', '-', '-e', 'dev'], { env, input: `${s.pat}\n` })).code).toBe(0);
-    expect(readFileSync(home.configFile, 'utf8')).toContain(`[dev]`);
+    expect(readFileSync(home().configFile, 'utf8')).toContain(`[dev]`);
     expect((await runCli(['logout', '-e', 'dev', '--keep-pat'], { env })).code).toBe(0);
-    const text = readFileSync(home.configFile, 'utf8');
+    const text = readFileSync(home().configFile, 'utf8');
     expect(text).toContain(`dhcore_personal_access_token = ${s.pat}`);
     expect(text).not.toContain('dhcore_access_token');
     // Env PAT, default profile.
@@ -108,18 +104,18 @@ describe('dhcore login --pat → token → refresh → logout', () => {
 
   it('a refused PAT: exit 4, one line naming the fix, nothing written', async () => {
     const s = server();
-    const env = cleanEnv(home.home, { DHCORE_ENDPOINT: s.endpoint, DHCORE_CLIENT_ID: s.clientId });
+    const env = cleanEnv(home().home, { DHCORE_ENDPOINT: s.endpoint, DHCORE_CLIENT_ID: s.clientId });
     const bad = 'dhpat_not-a-valid-token-0123456789';
     const res = await runCli(['login', '--pat', bad], { env });
     expect(res.code).toBe(4);
     expect(res.stderr).toContain('dhcore login');
     expect(res.stderr).not.toContain(bad);
-    expect(() => statSync(home.configFile)).toThrow();
+    expect(() => statSync(home().configFile)).toThrow();
   });
 
   it('token with basic credentials / refresh with an access token only: exit 4 with a clear reason', async () => {
     const s = server();
-    const basic = cleanEnv(home.home, {
+    const basic = cleanEnv(home().home, {
       DHCORE_ENDPOINT: s.endpoint,
       DHCORE_USER: s.user,
       DHCORE_PASSWORD: s.password,
@@ -128,7 +124,7 @@ describe('dhcore login --pat → token → refresh → logout', () => {
     expect(t.code).toBe(4);
     expect(t.stderr).toMatch(/basic/);
     expect(t.stderr).not.toContain(s.password);
-    const only = cleanEnv(home.home, {
+    const only = cleanEnv(home().home, {
       DHCORE_ENDPOINT: s.endpoint,
       DHCORE_ACCESS_TOKEN: 'at-0123456789abcdef',
     });

@@ -7,8 +7,8 @@
 import { existsSync } from 'node:fs';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type DevServer, startDevServer } from '../src/dev-server/index.js';
-import { runCli, tempHome } from './helpers/cli.js';
+import { runCli, useTempHome } from './helpers/cli.js';
+import { useDevServer } from './helpers/dev-server.js';
 import { startCli } from './helpers/interactive.js';
 import {
   AUTH_URL_RE,
@@ -42,37 +42,33 @@ describe.runIf(!haveChromium && inCi)('real browser in CI', () => {
 });
 
 describe.skipIf(!haveChromium)('dhcore login in a real browser (headless Chromium)', () => {
-  let server: DevServer;
+  const server = useDevServer();
+  const home = useTempHome();
   let browser: Browser;
   let context: BrowserContext;
-  let home: ReturnType<typeof tempHome>;
 
   beforeAll(async () => {
-    server = await startDevServer({ port: 0 });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
   });
   afterAll(async () => {
     await browser?.close();
-    await server?.close();
   });
   beforeEach(async () => {
-    home = tempHome();
     // A fresh browser context per test: no cookies or session from a previous login.
     context = await browser.newContext();
   });
   afterEach(async () => {
     await context?.close();
-    home.cleanup();
   });
 
   async function signIn(page: Page): Promise<void> {
-    await page.locator('input[name="username"]').fill(server.user);
-    await page.locator('input[name="password"]').fill(server.password);
+    await page.locator('input[name="username"]').fill(server().user);
+    await page.locator('input[name="password"]').fill(server().password);
     await page.locator('#submit').click();
   }
 
   it('browser login (code + PKCE): URL printed, form filled, CLI exits 0, saved tokens pass /api/auth', async () => {
-    const env = await registeredHome(server, home);
+    const env = await registeredHome(server(), home());
     const cli = startCli(['login', '--no-browser'], { env });
     try {
       const url = new URL((await cli.waitFor(AUTH_URL_RE))[1]!);
@@ -95,34 +91,34 @@ describe.skipIf(!haveChromium)('dhcore login in a real browser (headless Chromiu
       expect(cli.stderr()).not.toMatch(/^dhcore: /m);
       expect(code).toBe(0);
       expect(cli.stdout()).toMatch(
-        new RegExp(`^Logged in to ${server.endpoint} as ${server.user}; saved to profile 'dev'`),
+        new RegExp(`^Logged in to ${server().endpoint} as ${server().user}; saved to profile 'dev'`),
       );
 
-      const profile = profileOf(home.configFile);
+      const profile = profileOf(home().configFile);
       expect(profile.dhcore_access_token).toBeTruthy();
       expect(profile.dhcore_refresh_token).toBeTruthy();
       expect(profile.dhcore_id_token).toBeTruthy();
       expect(profile.dhcore_expires_at).toMatch(/^\d{4}-\d\d-\d\dT/);
       expect(profile.dhcore_refresh_at).toMatch(/^\d{4}-\d\d-\d\dT/);
       // Secrets never reach the terminal.
-      for (const secret of [profile.dhcore_access_token, profile.dhcore_refresh_token, server.password]) {
+      for (const secret of [profile.dhcore_access_token, profile.dhcore_refresh_token, server().password]) {
         expect(cli.stdout() + cli.stderr()).not.toContain(secret);
       }
-      expect(await apiAuthStatus(server, profile.dhcore_access_token)).toBe(200);
+      expect(await apiAuthStatus(server(), profile.dhcore_access_token)).toBe(200);
 
       // The saved profile is now an oauth2 profile that other commands use as is.
       const status = await runCli(['status', '--offline', '--json'], { env });
       expect(JSON.parse(status.stdout)).toMatchObject({ profile: 'dev', authMethod: 'oauth2' });
       const token = await runCli(['token'], { env });
       expect(token.code).toBe(0);
-      expect(await apiAuthStatus(server, token.stdout.trim())).toBe(200);
+      expect(await apiAuthStatus(server(), token.stdout.trim())).toBe(200);
     } finally {
       cli.kill('SIGKILL');
     }
   });
 
   it('cancelling on the login page: the browser shows the failure, the CLI exits 4 with one line, nothing saved', async () => {
-    const env = await registeredHome(server, home);
+    const env = await registeredHome(server(), home());
     const cli = startCli(['login', '--no-browser'], { env });
     try {
       const url = (await cli.waitFor(AUTH_URL_RE))[1]!;
@@ -139,14 +135,14 @@ describe.skipIf(!haveChromium)('dhcore login in a real browser (headless Chromiu
         .filter((l) => l.startsWith('dhcore: '));
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/access_denied.*run 'dhcore login' again/);
-      expect(profileOf(home.configFile).dhcore_access_token).toBeUndefined();
+      expect(profileOf(home().configFile).dhcore_access_token).toBeUndefined();
     } finally {
       cli.kill('SIGKILL');
     }
   });
 
   it('device login: code and URL printed, the browser completes the verification page, tokens saved and accepted', async () => {
-    const env = await registeredHome(server, home);
+    const env = await registeredHome(server(), home());
     const cli = startCli(['login', '--device'], { env });
     try {
       const userCode = (await cli.waitFor(DEVICE_CODE_RE))[1]!;
@@ -173,9 +169,9 @@ describe.skipIf(!haveChromium)('dhcore login in a real browser (headless Chromiu
       expect(cli.stderr()).not.toMatch(/^dhcore: /m);
       expect(code).toBe(0);
       expect(cli.stdout()).toMatch(/^Logged in to .* as demo; saved to profile 'dev'/);
-      const profile = profileOf(home.configFile);
+      const profile = profileOf(home().configFile);
       expect(profile.dhcore_refresh_token).toBeTruthy();
-      expect(await apiAuthStatus(server, profile.dhcore_access_token)).toBe(200);
+      expect(await apiAuthStatus(server(), profile.dhcore_access_token)).toBe(200);
       expect(cli.stdout() + cli.stderr()).not.toContain(profile.dhcore_access_token);
     } finally {
       cli.kill('SIGKILL');

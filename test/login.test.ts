@@ -3,10 +3,9 @@
  * dev server: the happy paths, what gets saved, and every way it can fail or be cancelled.
  */
 import { writeFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type DevServer, startDevServer } from '../src/dev-server/index.js';
-import { cleanEnv, runCli, tempHome } from './helpers/cli.js';
-import { completeDeviceLogin, completeLogin } from './helpers/dev-server.js';
+import { describe, expect, it } from 'vitest';
+import { cleanEnv, runCli, useTempHome } from './helpers/cli.js';
+import { completeDeviceLogin, completeLogin, useDevServer } from './helpers/dev-server.js';
 import { startCli } from './helpers/interactive.js';
 import {
   AUTH_URL_RE,
@@ -17,21 +16,10 @@ import {
   registeredHome,
 } from './helpers/login.js';
 
-let server: DevServer;
-let home: ReturnType<typeof tempHome>;
+const server = useDevServer();
+const home = useTempHome();
 
-beforeAll(async () => {
-  server = await startDevServer({ port: 0 });
-});
-afterAll(async () => {
-  await server?.close();
-});
-beforeEach(() => {
-  home = tempHome();
-});
-afterEach(() => home.cleanup());
-
-const creds = () => ({ username: server.user, password: server.password });
+const creds = () => ({ username: server().user, password: server().password });
 
 function dhcoreErrorLines(stderr: string): string[] {
   return stderr.split('\n').filter((l) => l.startsWith('dhcore: '));
@@ -39,7 +27,7 @@ function dhcoreErrorLines(stderr: string): string[] {
 
 describe('dhcore login (browser flow, completed over HTTP)', () => {
   it('saves access, refresh and id token with expiry in the DESIGN §4 format', async () => {
-    const env = await registeredHome(server, home);
+    const env = await registeredHome(server(), home());
     const cli = startCli(['login', '--no-browser', '--json'], { env });
     try {
       const url = new URL((await cli.waitFor(AUTH_URL_RE))[1]!);
@@ -55,11 +43,11 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
       const out = JSON.parse(cli.stdout());
       expect(out).toMatchObject({
         profile: 'dev',
-        configFile: home.configFile,
-        endpoint: server.endpoint,
+        configFile: home().configFile,
+        endpoint: server().endpoint,
         authMethod: 'oauth2',
         flow: 'browser',
-        user: server.user,
+        user: server().user,
         removedPersonalAccessToken: false,
       });
       expect(out.savedKeys).toEqual(
@@ -71,51 +59,51 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
           'dhcore_refresh_at',
         ]),
       );
-      const p = profileOf(home.configFile);
+      const p = profileOf(home().configFile);
       expect(Date.parse(p.dhcore_expires_at!)).toBe(Date.parse(out.expiresAt));
       // 1 h token: refresh 300 s before expiry (DESIGN §5).
       expect(Date.parse(p.dhcore_expires_at!) - Date.parse(p.dhcore_refresh_at!)).toBe(300_000);
       // The credentials scope adds store credentials, saved under their own names.
       expect(p.aws_access_key_id).toBeTruthy();
-      expect(await apiAuthStatus(server, p.dhcore_access_token)).toBe(200);
+      expect(await apiAuthStatus(server(), p.dhcore_access_token)).toBe(200);
       expect(cli.stdout() + cli.stderr()).not.toContain(p.dhcore_access_token!);
 
       // The refresh token works (and rotates) through the token lifecycle.
       const refreshed = await runCli(['refresh'], { env });
       expect(refreshed.code).toBe(0);
-      const after = profileOf(home.configFile);
+      const after = profileOf(home().configFile);
       expect(after.dhcore_refresh_token).not.toBe(p.dhcore_refresh_token);
-      expect(await apiAuthStatus(server, after.dhcore_access_token)).toBe(200);
+      expect(await apiAuthStatus(server(), after.dhcore_access_token)).toBe(200);
     } finally {
       cli.kill('SIGKILL');
     }
   });
 
   it('without a registered profile: uses DHCORE_ENDPOINT and saves endpoint and client id with the tokens', async () => {
-    const env = cleanEnv(home.home, { DHCORE_ENDPOINT: server.endpoint });
+    const env = cleanEnv(home().home, { DHCORE_ENDPOINT: server().endpoint });
     const cli = startCli(['login', '--no-browser'], { env });
     try {
       const url = new URL((await cli.waitFor(AUTH_URL_RE))[1]!);
       const callback = await completeLogin(url, creds(), url.searchParams.get('redirect_uri')!);
       await (await fetch(callback)).text();
       expect((await cli.exited).code).toBe(0);
-      const p = profileOf(home.configFile, '__default');
-      expect(p.dhcore_endpoint).toBe(server.endpoint);
-      expect(p.dhcore_client_id).toBe(server.clientId);
+      const p = profileOf(home().configFile, '__default');
+      expect(p.dhcore_endpoint).toBe(server().endpoint);
+      expect(p.dhcore_client_id).toBe(server().clientId);
       expect(p.dhcore_refresh_token).toBeTruthy();
       // Works without the environment variable now.
-      const status = await runCli(['status', '--offline', '--json'], { env: cleanEnv(home.home) });
-      expect(JSON.parse(status.stdout)).toMatchObject({ endpoint: server.endpoint, authMethod: 'oauth2' });
+      const status = await runCli(['status', '--offline', '--json'], { env: cleanEnv(home().home) });
+      expect(JSON.parse(status.stdout)).toMatchObject({ endpoint: server().endpoint, authMethod: 'oauth2' });
     } finally {
       cli.kill('SIGKILL');
     }
   });
 
   it('replaces a personal access token saved in the profile (it would win over the new tokens) and says so', async () => {
-    const env = await registeredHome(server, home);
-    const login = await runCli(['login', '--pat', server.pat], { env });
+    const env = await registeredHome(server(), home());
+    const login = await runCli(['login', '--pat', server().pat], { env });
     expect(login.code).toBe(0);
-    expect(profileOf(home.configFile).dhcore_personal_access_token).toBe(server.pat);
+    expect(profileOf(home().configFile).dhcore_personal_access_token).toBe(server().pat);
 
     const cli = startCli(['login', '--no-browser'], { env });
     try {
@@ -123,8 +111,8 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
       await (await fetch(await completeLogin(url, creds(), url.searchParams.get('redirect_uri')!))).text();
       expect((await cli.exited).code).toBe(0);
       expect(cli.stderr()).toContain('personal access token saved in this profile was removed');
-      expect(cli.stderr()).not.toContain(server.pat);
-      const p = profileOf(home.configFile);
+      expect(cli.stderr()).not.toContain(server().pat);
+      const p = profileOf(home().configFile);
       expect(p.dhcore_personal_access_token).toBeUndefined();
       expect(p.dhcore_pat_sha256).toBeUndefined();
       const status = await runCli(['status', '--offline', '--json'], { env });
@@ -135,7 +123,7 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
   });
 
   it('a callback with the wrong state is refused: failure page, exit 4, one line, nothing saved', async () => {
-    const env = await registeredHome(server, home);
+    const env = await registeredHome(server(), home());
     const cli = startCli(['login', '--no-browser'], { env });
     try {
       const url = new URL((await cli.waitFor(AUTH_URL_RE))[1]!);
@@ -149,14 +137,14 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
       expect(lines).toEqual([
         "dhcore: The browser came back from a different sign-in (state mismatch); nothing was saved. Run 'dhcore login' again.",
       ]);
-      expect(profileOf(home.configFile).dhcore_access_token).toBeUndefined();
+      expect(profileOf(home().configFile).dhcore_access_token).toBeUndefined();
     } finally {
       cli.kill('SIGKILL');
     }
   });
 
   it('times out with a clear message when the browser never comes back', async () => {
-    const env = await registeredHome(server, home);
+    const env = await registeredHome(server(), home());
     const res = await runCli(['login', '--no-browser', '--timeout', '1'], { env });
     expect(res.code).toBe(4);
     const lines = dhcoreErrorLines(res.stderr);
@@ -165,11 +153,11 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
       /No answer from the browser within 1 s; nothing was saved\. Run 'dhcore login' again/,
     );
     expect(lines[0]).toContain('--device');
-    expect(profileOf(home.configFile).dhcore_access_token).toBeUndefined();
+    expect(profileOf(home().configFile).dhcore_access_token).toBeUndefined();
   });
 
   it('Ctrl-C while waiting cancels cleanly: exit 130, one line, callback server closed, nothing saved', async () => {
-    const env = await registeredHome(server, home);
+    const env = await registeredHome(server(), home());
     const cli = startCli(['login', '--no-browser'], { env });
     try {
       const url = new URL((await cli.waitFor(AUTH_URL_RE))[1]!);
@@ -183,14 +171,14 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
       expect(cli.stderr()).not.toMatch(/\n\s+at /);
       // … and gone afterwards.
       await expect(fetch(redirectUri)).rejects.toThrow();
-      expect(profileOf(home.configFile).dhcore_access_token).toBeUndefined();
+      expect(profileOf(home().configFile).dhcore_access_token).toBeUndefined();
     } finally {
       cli.kill('SIGKILL');
     }
   });
 
   it('prints the URL and progress on stderr only; stdout is only the result', async () => {
-    const env = await registeredHome(server, home);
+    const env = await registeredHome(server(), home());
     const cli = startCli(['login', '--no-browser'], { env });
     try {
       await cli.waitFor(AUTH_URL_RE);
@@ -210,27 +198,27 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
 
 describe('dhcore login --device (completed over HTTP)', () => {
   it('shows code, URL and complete URL; polls until approved; saves tokens that /api/auth accepts', async () => {
-    const env = await registeredHome(server, home);
+    const env = await registeredHome(server(), home());
     const cli = startCli(['login', '--device'], { env });
     try {
       const userCode = (await cli.waitFor(DEVICE_CODE_RE))[1]!;
       await cli.waitFor(DEVICE_COMPLETE_RE);
-      expect(cli.stderr()).toMatch(new RegExp(`^  ${server.endpoint}/device$`, 'm'));
+      expect(cli.stderr()).toMatch(new RegExp(`^  ${server().endpoint}/device$`, 'm'));
       // Printed after the code, possibly in a later chunk: wait for it rather than race it.
       await cli.waitFor(/Waiting for approval… code expires in \d+ s, checking every \d+ s/);
-      await completeDeviceLogin(`${server.endpoint}/device`, userCode, creds());
+      await completeDeviceLogin(`${server().endpoint}/device`, userCode, creds());
       const { code } = await cli.exited;
       expect(code).toBe(0);
-      const p = profileOf(home.configFile);
+      const p = profileOf(home().configFile);
       expect(p.dhcore_refresh_token).toBeTruthy();
-      expect(await apiAuthStatus(server, p.dhcore_access_token)).toBe(200);
+      expect(await apiAuthStatus(server(), p.dhcore_access_token)).toBe(200);
     } finally {
       cli.kill('SIGKILL');
     }
   });
 
   it('Ctrl-C while polling cancels cleanly (exit 130, nothing saved)', async () => {
-    const env = await registeredHome(server, home);
+    const env = await registeredHome(server(), home());
     const cli = startCli(['login', '--device'], { env });
     try {
       await cli.waitFor(DEVICE_CODE_RE);
@@ -238,7 +226,7 @@ describe('dhcore login --device (completed over HTTP)', () => {
       const { code } = await cli.exited;
       expect(code).toBe(130);
       expect(dhcoreErrorLines(cli.stderr())).toEqual(['dhcore: Login cancelled; nothing was saved.']);
-      expect(profileOf(home.configFile).dhcore_access_token).toBeUndefined();
+      expect(profileOf(home().configFile).dhcore_access_token).toBeUndefined();
     } finally {
       cli.kill('SIGKILL');
     }
@@ -247,7 +235,7 @@ describe('dhcore login --device (completed over HTTP)', () => {
 
 describe('dhcore login: usage and configuration errors name the fix', () => {
   it('--pat with --device is refused', async () => {
-    const res = await runCli(['login', '--device', '--pat', 'x'], { env: cleanEnv(home.home) });
+    const res = await runCli(['login', '--device', '--pat', 'x'], { env: cleanEnv(home().home) });
     expect(res.code).toBe(3);
     expect(res.stderr).toBe(
       "dhcore: --pat cannot be combined with --device or --no-browser: run 'dhcore login --pat <token>' or 'dhcore login --device'.\n",
@@ -255,7 +243,7 @@ describe('dhcore login: usage and configuration errors name the fix', () => {
   });
 
   it('no endpoint anywhere: says to register one', async () => {
-    const res = await runCli(['login', '--no-browser'], { env: cleanEnv(home.home) });
+    const res = await runCli(['login', '--no-browser'], { env: cleanEnv(home().home) });
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(
       /^dhcore: No DHCore endpoint .* run 'dhcore register <endpoint> -e __default'\.\n$/,
@@ -263,21 +251,21 @@ describe('dhcore login: usage and configuration errors name the fix', () => {
   });
 
   it('a bad --timeout is refused', async () => {
-    const env = await registeredHome(server, home);
+    const env = await registeredHome(server(), home());
     const res = await runCli(['login', '--timeout', 'soon'], { env });
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(/--timeout must be a positive number of seconds/);
   });
 
   it('an unreachable server: one line, network exit code', async () => {
-    writeFileSync(home.configFile, '[x]\ndhcore_endpoint = http://127.0.0.1:9\ndhcore_client_id = c\n');
-    const res = await runCli(['login', '--no-browser', '-e', 'x'], { env: cleanEnv(home.home) });
+    writeFileSync(home().configFile, '[x]\ndhcore_endpoint = http://127.0.0.1:9\ndhcore_client_id = c\n');
+    const res = await runCli(['login', '--no-browser', '-e', 'x'], { env: cleanEnv(home().home) });
     expect(res.code).toBe(5);
     expect(dhcoreErrorLines(res.stderr)).toHaveLength(1);
   });
 
   it('--help documents the flows with examples', async () => {
-    const res = await runCli(['login', '--help'], { env: cleanEnv(home.home) });
+    const res = await runCli(['login', '--help'], { env: cleanEnv(home().home) });
     expect(res.stdout).toContain('--device');
     expect(res.stdout).toContain('--no-browser');
     expect(res.stdout).toContain('Examples:');

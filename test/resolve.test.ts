@@ -1,20 +1,16 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { resolveConfig } from '../src/config/resolve.js';
 import { ConfigError, DHCoreError } from '../src/errors.js';
-import { tempHome } from './helpers/cli.js';
+import { useTempHome } from './helpers/cli.js';
 
-let home: ReturnType<typeof tempHome>;
-beforeEach(() => {
-  home = tempHome();
-});
-afterEach(() => home.cleanup());
+const home = useTempHome();
 
 function writeConfig(text: string): string {
-  writeFileSync(home.configFile, text);
-  return home.configFile;
+  writeFileSync(home().configFile, text);
+  return home().configFile;
 }
 
 function expectConfigError(fn: () => unknown, code: string): ConfigError {
@@ -32,19 +28,19 @@ function expectConfigError(fn: () => unknown, code: string): ConfigError {
 describe('config file location', () => {
   it('uses ~/.dhcore.ini from HOME, and $DH_CONFIG over it', () => {
     writeConfig('[__default]\ndhcore_endpoint = https://home.example\n');
-    expect(resolveConfig({ env: { HOME: home.home } }).configFile).toBe(home.configFile);
-    const other = join(home.home, 'other.ini');
+    expect(resolveConfig({ env: { HOME: home().home } }).configFile).toBe(home().configFile);
+    const other = join(home().home, 'other.ini');
     writeFileSync(other, '[__default]\ndhcore_endpoint = https://other.example\n');
-    const cfg = resolveConfig({ env: { HOME: home.home, DH_CONFIG: other } });
+    const cfg = resolveConfig({ env: { HOME: home().home, DH_CONFIG: other } });
     expect(cfg.configFile).toBe(other);
     expect(cfg.endpoint).toBe('https://other.example');
     expect(
-      resolveConfig({ env: { HOME: home.home, DH_CONFIG: other }, configFile: home.configFile }).endpoint,
+      resolveConfig({ env: { HOME: home().home, DH_CONFIG: other }, configFile: home().configFile }).endpoint,
     ).toBe('https://home.example');
   });
 
   it('treats a missing file as empty, not as an error', () => {
-    const cfg = resolveConfig({ env: { HOME: home.home, DHCORE_ENDPOINT: 'https://env.example' } });
+    const cfg = resolveConfig({ env: { HOME: home().home, DHCORE_ENDPOINT: 'https://env.example' } });
     expect(cfg.fileExists).toBe(false);
     expect(cfg.profile).toBe('__default');
     expect(cfg.authMethod).toBe('none');
@@ -168,7 +164,7 @@ describe('auth method', () => {
   ];
   it.each(cases)('%j → %s', (creds, method) => {
     const cfg = resolveConfig({
-      configFile: home.configFile,
+      configFile: home().configFile,
       env: { DHCORE_ENDPOINT: 'https://x.example', ...creds },
     });
     expect(cfg.authMethod).toBe(method);
@@ -188,7 +184,7 @@ describe('auth method', () => {
 describe('endpoint validation', () => {
   it('a missing endpoint names the fix', () => {
     const err = expectConfigError(
-      () => resolveConfig({ configFile: home.configFile, env: {} }),
+      () => resolveConfig({ configFile: home().configFile, env: {} }),
       'config_missing_endpoint',
     );
     expect(err.message).toMatch(/DHCORE_ENDPOINT/);
@@ -197,7 +193,7 @@ describe('endpoint validation', () => {
 
   it('a scheme-less endpoint names the key and where it came from', () => {
     const fromEnv = expectConfigError(
-      () => resolveConfig({ configFile: home.configFile, env: { DHCORE_ENDPOINT: 'dhcore.example.com' } }),
+      () => resolveConfig({ configFile: home().configFile, env: { DHCORE_ENDPOINT: 'dhcore.example.com' } }),
       'config_invalid_endpoint',
     );
     expect(fromEnv.message).toContain('DHCORE_ENDPOINT from the environment');
@@ -224,7 +220,7 @@ describe('endpoint validation', () => {
       expect(resolveConfig({ configFile, env: {} }).endpoint).toBe('https://docs.example');
       expect(
         resolveConfig({
-          configFile: home.configFile,
+          configFile: home().configFile,
           env: { DHCORE_ISSUER: '"https://issuer.example"', DHCORE_ENDPOINT: 'https://e.example' },
         }).issuer,
       ).toBe('https://issuer.example');
@@ -239,7 +235,7 @@ describe('endpoint validation', () => {
 
 describe('bad input', () => {
   it('an unreadable config file is a typed error naming the file', () => {
-    const dir = join(home.home, 'a-directory.ini');
+    const dir = join(home().home, 'a-directory.ini');
     mkdirSync(dir);
     const err = expectConfigError(() => resolveConfig({ configFile: dir, env: {} }), 'config_unreadable');
     expect(err.message).toContain(dir);

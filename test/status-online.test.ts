@@ -3,23 +3,19 @@
  * reports who you are, whether DHCore accepts the credentials, and when the token expires — never a secret.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startRecorder } from './client-helpers.js';
-import { cleanEnv, runCli, tempHome } from './helpers/cli.js';
+import { cleanEnv, runCli, useTempHome } from './helpers/cli.js';
 import { useDevServer } from './helpers/dev-server.js';
 
-let home: ReturnType<typeof tempHome>;
-beforeEach(() => {
-  home = tempHome();
-});
-afterEach(() => home.cleanup());
+const home = useTempHome();
 
 describe('dhcore status (online)', () => {
   const server = useDevServer();
 
   it('--json: PAT exchanged, user from /api/auth, expiry of the new token, no secret', async () => {
     const s = server();
-    const env = cleanEnv(home.home, {
+    const env = cleanEnv(home().home, {
       DHCORE_ENDPOINT: s.endpoint,
       DHCORE_CLIENT_ID: s.clientId,
       DHCORE_PERSONAL_ACCESS_TOKEN: s.pat,
@@ -41,14 +37,14 @@ describe('dhcore status (online)', () => {
     expect(status.authorities).toContain('ROLE_USER');
     expect(Date.parse(status.expiresAt)).toBeGreaterThan(Date.now());
     expect(res.stdout).not.toContain(s.pat);
-    const saved = readFileSync(home.configFile, 'utf8').match(/dhcore_access_token = (\S+)/)?.[1];
+    const saved = readFileSync(home().configFile, 'utf8').match(/dhcore_access_token = (\S+)/)?.[1];
     expect(saved).toBeDefined();
     expect(res.stdout).not.toContain(saved);
   });
 
   it('human output names the user and the expiry', async () => {
     const s = server();
-    const env = cleanEnv(home.home, {
+    const env = cleanEnv(home().home, {
       DHCORE_ENDPOINT: s.endpoint,
       DHCORE_USER: s.user,
       DHCORE_PASSWORD: s.password,
@@ -64,11 +60,11 @@ describe('dhcore status (online)', () => {
   it('refused credentials: authenticated false, exit 4, a hint, no secret', async () => {
     const s = server();
     writeFileSync(
-      home.configFile,
+      home().configFile,
       `[__default]\ndhcore_endpoint = ${s.endpoint}\ndhcore_user = ${s.user}\ndhcore_password = WRONG-SECRET-pw-4242\n`,
       { mode: 0o600 },
     );
-    const res = await runCli(['status', '--json'], { env: cleanEnv(home.home) });
+    const res = await runCli(['status', '--json'], { env: cleanEnv(home().home) });
     expect(res.code).toBe(4);
     const status = JSON.parse(res.stdout);
     expect(status).toMatchObject({ reachable: true, authenticated: false, httpStatus: 401, user: null });
@@ -78,7 +74,7 @@ describe('dhcore status (online)', () => {
 
   it('a refused PAT (invalid_grant at the token endpoint): authenticated false, exit 4', async () => {
     const s = server();
-    const env = cleanEnv(home.home, {
+    const env = cleanEnv(home().home, {
       DHCORE_ENDPOINT: s.endpoint,
       DHCORE_CLIENT_ID: s.clientId,
       DHCORE_PERSONAL_ACCESS_TOKEN: 'dhpat_NOT-A-VALID-PAT-0000',
@@ -94,7 +90,7 @@ describe('dhcore status (online)', () => {
   it('--offline does not contact DHCore', async () => {
     const s = server();
     const before = s.stats().tokenRequests;
-    const env = cleanEnv(home.home, {
+    const env = cleanEnv(home().home, {
       DHCORE_ENDPOINT: s.endpoint,
       DHCORE_CLIENT_ID: s.clientId,
       DHCORE_PERSONAL_ACCESS_TOKEN: s.pat,
@@ -110,7 +106,7 @@ it('an unreachable endpoint: reachable false, authenticated unknown, exit 5', as
   const dead = await startRecorder();
   const origin = dead.origin;
   await dead.close();
-  const env = cleanEnv(home.home, { DHCORE_ENDPOINT: origin, DHCORE_ACCESS_TOKEN: 'SECRET-AT-unreach-1' });
+  const env = cleanEnv(home().home, { DHCORE_ENDPOINT: origin, DHCORE_ACCESS_TOKEN: 'SECRET-AT-unreach-1' });
   const res = await runCli(['status', '--json'], { env });
   expect(res.code).toBe(5);
   const status = JSON.parse(res.stdout);

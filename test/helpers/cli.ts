@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach } from 'vitest';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The BUILT CLI (run `npm run build` first; `npm test` does). */
@@ -21,6 +22,26 @@ export function tempHome(): { home: string; configFile: string; cleanup: () => v
     home,
     configFile: join(home, '.dhcore.ini'),
     cleanup: () => rmSync(home, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * A fresh {@link tempHome} for every test of the enclosing scope (beforeEach), always removed afterwards
+ * (afterEach).
+ * @returns a getter for the current test's home.
+ */
+export function useTempHome(): () => ReturnType<typeof tempHome> {
+  let home: ReturnType<typeof tempHome> | undefined;
+  beforeEach(() => {
+    home = tempHome();
+  });
+  afterEach(() => {
+    home?.cleanup();
+    home = undefined;
+  });
+  return () => {
+    if (!home) throw new Error('temp HOME not created yet (use it inside a test)');
+    return home;
   };
 }
 
