@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../src/index.js';
-import { isolatedEnv, json, type Recorder, startRecorder, tempIni } from './client-helpers.js';
-import { loginTokens } from './helpers/auth.js';
+import { type Handler, isolatedEnv, json, type Recorder, startRecorder, tempIni } from './client-helpers.js';
+import { loginTokens, serverEnv, tokenProfile } from './helpers/auth.js';
 import { useDevServer } from './helpers/dev-server.js';
 
 const REFRESH = 'refresh_token';
@@ -52,11 +52,7 @@ describe('with the dev server', () => {
     const s = server();
     ini = tempIni();
     const count = tokenRequests(s);
-    const env = isolatedEnv(ini.dir, {
-      DHCORE_ENDPOINT: s.endpoint,
-      DHCORE_CLIENT_ID: s.clientId,
-      DHCORE_PERSONAL_ACCESS_TOKEN: s.pat,
-    });
+    const env = isolatedEnv(ini.dir, serverEnv(s, { DHCORE_PERSONAL_ACCESS_TOKEN: s.pat }));
     const client = await createClient({ env, configFile: ini.file });
     expect(client.authMethod).toBe('exchange');
     const res = await client.fetch('/api/auth');
@@ -77,11 +73,7 @@ describe('with the dev server', () => {
   it("storage: 'memory' leaves the file alone", async () => {
     const s = server();
     ini = tempIni('[__default]\n# keep me\n');
-    const env = isolatedEnv(ini.dir, {
-      DHCORE_ENDPOINT: s.endpoint,
-      DHCORE_CLIENT_ID: s.clientId,
-      DHCORE_PERSONAL_ACCESS_TOKEN: s.pat,
-    });
+    const env = isolatedEnv(ini.dir, serverEnv(s, { DHCORE_PERSONAL_ACCESS_TOKEN: s.pat }));
     const client = await createClient({ env, configFile: ini.file, storage: 'memory' });
     expect((await client.fetch('/api/auth')).status).toBe(200);
     expect(readFileSync(ini.file, 'utf8')).toBe('[__default]\n# keep me\n');
@@ -90,13 +82,9 @@ describe('with the dev server', () => {
   it('oauth2: a valid saved token is used as is; refresh() rotates and saves the refresh token', async () => {
     const s = server();
     const login = await loginTokens(s);
-    ini = tempIni(`[dev]
-dhcore_endpoint = ${s.endpoint}
-dhcore_client_id = ${s.clientId}
-dhcore_access_token = ${login.accessToken}
-dhcore_refresh_token = ${login.refreshToken}
-dhcore_expires_at = ${new Date(Date.now() + 3_600_000).toISOString()}
-`);
+    ini = tempIni(
+      tokenProfile(s, { ...login, expiresAt: new Date(Date.now() + 3_600_000).toISOString() }, 'dev'),
+    );
     const count = tokenRequests(s);
     const client = await createClient({ env: isolatedEnv(ini.dir), configFile: ini.file, profile: 'dev' });
     expect(client.authMethod).toBe('oauth2');
@@ -117,12 +105,7 @@ dhcore_expires_at = ${new Date(Date.now() + 3_600_000).toISOString()}
   it('a 401 on a token the server refuses: one refresh, one retry, success', async () => {
     const s = server();
     const login = await loginTokens(s);
-    ini = tempIni(`[__default]
-dhcore_endpoint = ${s.endpoint}
-dhcore_client_id = ${s.clientId}
-dhcore_access_token = revoked-or-garbage-token
-dhcore_refresh_token = ${login.refreshToken}
-`);
+    ini = tempIni(tokenProfile(s, { ...login, accessToken: 'revoked-or-garbage-token' }));
     const count = tokenRequests(s);
     const rec = recordingFetch();
     const lines: string[] = [];
@@ -143,13 +126,7 @@ dhcore_refresh_token = ${login.refreshToken}
   it('1000 concurrent requests on an expired token: exactly one token request, all succeed', async () => {
     const s = server();
     const login = await loginTokens(s);
-    ini = tempIni(`[__default]
-dhcore_endpoint = ${s.endpoint}
-dhcore_client_id = ${s.clientId}
-dhcore_access_token = ${login.accessToken}
-dhcore_refresh_token = ${login.refreshToken}
-dhcore_expires_at = ${new Date(Date.now() - 60_000).toISOString()}
-`);
+    ini = tempIni(tokenProfile(s, { ...login, expiresAt: new Date(Date.now() - 60_000).toISOString() }));
     const count = tokenRequests(s);
     const client = await createClient({ env: isolatedEnv(ini.dir), configFile: ini.file });
     const statuses = await Promise.all(
@@ -162,12 +139,7 @@ dhcore_expires_at = ${new Date(Date.now() - 60_000).toISOString()}
   it('1000 concurrent requests that all get a 401 (expiry unknown): one refresh, all retried once and succeed', async () => {
     const s = server();
     const login = await loginTokens(s);
-    ini = tempIni(`[__default]
-dhcore_endpoint = ${s.endpoint}
-dhcore_client_id = ${s.clientId}
-dhcore_access_token = not-a-token-the-server-knows
-dhcore_refresh_token = ${login.refreshToken}
-`);
+    ini = tempIni(tokenProfile(s, { ...login, accessToken: 'not-a-token-the-server-knows' }));
     const count = tokenRequests(s);
     const rec = recordingFetch();
     const client = await createClient({ env: isolatedEnv(ini.dir), configFile: ini.file, fetch: rec.impl });
@@ -190,11 +162,7 @@ describe('proactive refresh (2 s tokens)', () => {
     const count = tokenRequests(s);
     const rec = recordingFetch();
     const client = await createClient({
-      env: isolatedEnv(ini.dir, {
-        DHCORE_ENDPOINT: s.endpoint,
-        DHCORE_CLIENT_ID: s.clientId,
-        DHCORE_PERSONAL_ACCESS_TOKEN: s.pat,
-      }),
+      env: isolatedEnv(ini.dir, serverEnv(s, { DHCORE_PERSONAL_ACCESS_TOKEN: s.pat })),
       configFile: ini.file,
       fetch: rec.impl,
     });
@@ -216,23 +184,36 @@ describe('401 handling with an endpoint that refuses stale tokens (issuer = dev 
   });
   afterAll(() => api.close());
 
-  function profile(s: { endpoint: string; clientId: string }, refreshToken: string) {
-    return `[__default]
+  /**
+   * A client whose profile has a stale access token and a good refresh token from the dev server, and whose
+   * endpoint is `api` answering with `handler`; `count` counts token requests from now on.
+   */
+  async function staleTokenClient(handler: Handler) {
+    const s = server();
+    api.reset();
+    api.handle(handler);
+    ini = tempIni(`[__default]
 dhcore_endpoint = ${api.origin}
 dhcore_issuer = ${s.endpoint}
 dhcore_client_id = ${s.clientId}
 dhcore_access_token = STALE-token
-dhcore_refresh_token = ${refreshToken}
-`;
-  }
-
-  it('a second 401 after the retry is returned, not retried again', async () => {
-    const s = server();
-    api.reset();
-    api.handle((_req, res) => json(res, 401, { error: 'unauthorized' }));
-    ini = tempIni(profile(s, (await loginTokens(s)).refreshToken));
+dhcore_refresh_token = ${(await loginTokens(s)).refreshToken}
+`);
     const count = tokenRequests(s);
     const client = await createClient({ env: isolatedEnv(ini.dir), configFile: ini.file });
+    return { client, count };
+  }
+
+  /** Refuses only the stale token; echoes every other request. */
+  const refuseStale: Handler = (req, res) =>
+    req.authorization === 'Bearer STALE-token'
+      ? json(res, 401, { error: 'unauthorized' })
+      : json(res, 200, req);
+
+  it('a second 401 after the retry is returned, not retried again', async () => {
+    const { client, count } = await staleTokenClient((_req, res) =>
+      json(res, 401, { error: 'unauthorized' }),
+    );
     const res = await client.fetch('/api/auth');
     expect(res.status).toBe(401);
     expect(api.requests.map((r) => r.authorization?.startsWith('Bearer '))).toEqual([true, true]);
@@ -242,16 +223,7 @@ dhcore_refresh_token = ${refreshToken}
   });
 
   it('a streamed body is not retried: the 401 comes back, and the next request carries a fresh token', async () => {
-    const s = server();
-    api.reset();
-    api.handle((req, res) =>
-      req.authorization === 'Bearer STALE-token'
-        ? json(res, 401, { error: 'unauthorized' })
-        : json(res, 200, req),
-    );
-    ini = tempIni(profile(s, (await loginTokens(s)).refreshToken));
-    const count = tokenRequests(s);
-    const client = await createClient({ env: isolatedEnv(ini.dir), configFile: ini.file });
+    const { client, count } = await staleTokenClient(refuseStale);
     const body = new ReadableStream<Uint8Array>({
       start(c) {
         c.enqueue(new TextEncoder().encode('upload'));
@@ -270,15 +242,7 @@ dhcore_refresh_token = ${refreshToken}
   });
 
   it('a replayable body (string) is sent again on the retry', async () => {
-    const s = server();
-    api.reset();
-    api.handle((req, res) =>
-      req.authorization === 'Bearer STALE-token'
-        ? json(res, 401, { error: 'unauthorized' })
-        : json(res, 200, req),
-    );
-    ini = tempIni(profile(s, (await loginTokens(s)).refreshToken));
-    const client = await createClient({ env: isolatedEnv(ini.dir), configFile: ini.file });
+    const { client } = await staleTokenClient(refuseStale);
     const res = await client.fetch('/upload', { method: 'PUT', body: 'payload-1' });
     expect(res.status).toBe(200);
     expect(api.requests.map((r) => [r.method, r.body])).toEqual([
@@ -291,12 +255,7 @@ dhcore_refresh_token = ${refreshToken}
     const s = server();
     api.reset();
     api.handle((_req, res) => json(res, 401, {}));
-    ini = tempIni(`[__default]
-dhcore_endpoint = ${s.endpoint}
-dhcore_client_id = ${s.clientId}
-dhcore_access_token = whatever
-dhcore_refresh_token = ${(await loginTokens(s)).refreshToken}
-`);
+    ini = tempIni(tokenProfile(s, { ...(await loginTokens(s)), accessToken: 'whatever' }));
     const count = tokenRequests(s);
     const client = await createClient({ env: isolatedEnv(ini.dir), configFile: ini.file });
     expect((await client.fetch(`${api.origin}/elsewhere`)).status).toBe(401);

@@ -16,7 +16,7 @@ import {
   setCurrentProfile,
 } from '../src/index.js';
 import { isolatedEnv, tempIni } from './client-helpers.js';
-import { loginTokens } from './helpers/auth.js';
+import { loginTokens, serverEnv, tokenProfile } from './helpers/auth.js';
 import { useDevServer } from './helpers/dev-server.js';
 
 let ini: ReturnType<typeof tempIni>;
@@ -163,11 +163,7 @@ describe('with the dev server', () => {
     ini = tempIni();
     const before = s.stats().tokenRequests;
     const creds = await getCredentialsAndConfig({
-      env: isolatedEnv(ini.dir, {
-        DHCORE_ENDPOINT: s.endpoint,
-        DHCORE_CLIENT_ID: s.clientId,
-        DHCORE_PERSONAL_ACCESS_TOKEN: s.pat,
-      }),
+      env: isolatedEnv(ini.dir, serverEnv(s, { DHCORE_PERSONAL_ACCESS_TOKEN: s.pat })),
       configFile: ini.file,
     });
     expect(s.stats().tokenRequests - before).toBe(1);
@@ -184,13 +180,7 @@ describe('with the dev server', () => {
   it('refreshToken() asks the server once (refresh_token grant) and saves the rotated token', async () => {
     const s = server();
     const login = await loginTokens(s);
-    ini = tempIni(`[__default]
-dhcore_endpoint = ${s.endpoint}
-dhcore_client_id = ${s.clientId}
-dhcore_access_token = ${login.accessToken}
-dhcore_refresh_token = ${login.refreshToken}
-dhcore_expires_at = ${new Date(Date.now() + 3_600_000).toISOString()}
-`);
+    ini = tempIni(tokenProfile(s, { ...login, expiresAt: new Date(Date.now() + 3_600_000).toISOString() }));
     const before = s.stats().byGrant.refresh_token ?? 0;
     await refreshToken({ env: isolatedEnv(ini.dir), configFile: ini.file });
     expect((s.stats().byGrant.refresh_token ?? 0) - before).toBe(1);

@@ -22,6 +22,24 @@ export async function loginTokens(
   };
 }
 
+/**
+ * INI text of a profile on the dev server `s` holding the given tokens (`dhcore_expires_at` only if
+ * `expiresAt` is given).
+ */
+export function tokenProfile(
+  s: Pick<DevServer, 'endpoint' | 'clientId'>,
+  tokens: { accessToken: string; refreshToken: string; expiresAt?: string },
+  section = '__default',
+): string {
+  const expiry = tokens.expiresAt ? `dhcore_expires_at = ${tokens.expiresAt}\n` : '';
+  return `[${section}]
+dhcore_endpoint = ${s.endpoint}
+dhcore_client_id = ${s.clientId}
+dhcore_access_token = ${tokens.accessToken}
+dhcore_refresh_token = ${tokens.refreshToken}
+${expiry}`;
+}
+
 /** A temp directory with a config file path inside ({@link tempHome} by other names); `cleanup()` removes it. */
 export function tempConfig(): { dir: string; file: string; cleanup: () => void } {
   const { home, configFile, cleanup } = tempHome();
