@@ -4,6 +4,7 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { serverEnv } from './helpers/auth.js';
 import { cleanEnv, runCli, useTempHome } from './helpers/cli.js';
 import { apiGet, useDevServer } from './helpers/dev-server.js';
 
@@ -17,7 +18,7 @@ const exchanges = () => server().stats().byGrant[EXCHANGE] ?? 0;
 describe('dhcore login --pat → token → refresh → logout', () => {
   it('saves PAT, tokens and configuration; the profile then works on its own', async () => {
     const s = server();
-    const loginEnv = cleanEnv(home().home, { DHCORE_ENDPOINT: s.endpoint, DHCORE_CLIENT_ID: s.clientId });
+    const loginEnv = cleanEnv(home().home, serverEnv(s));
     const login = await runCli(['login', '--pat', s.pat], { env: loginEnv });
     expect(login.stderr).toBe('');
     expect(login.code).toBe(0);
@@ -90,7 +91,7 @@ describe('dhcore login --pat → token → refresh → logout', () => {
 
   it('reads the PAT from stdin or $DHCORE_PERSONAL_ACCESS_TOKEN; logout --keep-pat keeps it', async () => {
     const s = server();
-    const env = cleanEnv(home().home, { DHCORE_ENDPOINT: s.endpoint, DHCORE_CLIENT_ID: s.clientId });
+    const env = cleanEnv(home().home, serverEnv(s));
     expect((await runCli(['login', '--pat', '-', '-e', 'dev'], { env, input: `${s.pat}\n` })).code).toBe(0);
     expect(readFileSync(home().configFile, 'utf8')).toContain(`[dev]`);
     expect((await runCli(['logout', '-e', 'dev', '--keep-pat'], { env })).code).toBe(0);
@@ -104,7 +105,7 @@ describe('dhcore login --pat → token → refresh → logout', () => {
 
   it('a refused PAT: exit 4, one line naming the fix, nothing written', async () => {
     const s = server();
-    const env = cleanEnv(home().home, { DHCORE_ENDPOINT: s.endpoint, DHCORE_CLIENT_ID: s.clientId });
+    const env = cleanEnv(home().home, serverEnv(s));
     const bad = 'dhpat_not-a-valid-token-0123456789';
     const res = await runCli(['login', '--pat', bad], { env });
     expect(res.code).toBe(4);

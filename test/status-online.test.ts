@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { startRecorder } from './client-helpers.js';
+import { serverEnv } from './helpers/auth.js';
 import { cleanEnv, runCli, useTempHome } from './helpers/cli.js';
 import { useDevServer } from './helpers/dev-server.js';
 
@@ -15,11 +16,7 @@ describe('dhcore status (online)', () => {
 
   it('--json: PAT exchanged, user from /api/auth, expiry of the new token, no secret', async () => {
     const s = server();
-    const env = cleanEnv(home().home, {
-      DHCORE_ENDPOINT: s.endpoint,
-      DHCORE_CLIENT_ID: s.clientId,
-      DHCORE_PERSONAL_ACCESS_TOKEN: s.pat,
-    });
+    const env = cleanEnv(home().home, serverEnv(s, { DHCORE_PERSONAL_ACCESS_TOKEN: s.pat }));
     const res = await runCli(['status', '--json'], { env });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
@@ -74,11 +71,10 @@ describe('dhcore status (online)', () => {
 
   it('a refused PAT (invalid_grant at the token endpoint): authenticated false, exit 4', async () => {
     const s = server();
-    const env = cleanEnv(home().home, {
-      DHCORE_ENDPOINT: s.endpoint,
-      DHCORE_CLIENT_ID: s.clientId,
-      DHCORE_PERSONAL_ACCESS_TOKEN: 'dhpat_NOT-A-VALID-PAT-0000',
-    });
+    const env = cleanEnv(
+      home().home,
+      serverEnv(s, { DHCORE_PERSONAL_ACCESS_TOKEN: 'dhpat_NOT-A-VALID-PAT-0000' }),
+    );
     const res = await runCli(['status', '--json'], { env });
     expect(res.code).toBe(4);
     const status = JSON.parse(res.stdout);
@@ -90,11 +86,7 @@ describe('dhcore status (online)', () => {
   it('--offline does not contact DHCore', async () => {
     const s = server();
     const before = s.stats().tokenRequests;
-    const env = cleanEnv(home().home, {
-      DHCORE_ENDPOINT: s.endpoint,
-      DHCORE_CLIENT_ID: s.clientId,
-      DHCORE_PERSONAL_ACCESS_TOKEN: s.pat,
-    });
+    const env = cleanEnv(home().home, serverEnv(s, { DHCORE_PERSONAL_ACCESS_TOKEN: s.pat }));
     const res = await runCli(['status', '--offline', '--json'], { env });
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout).authenticated).toBeUndefined();
