@@ -9,12 +9,13 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, useTempHome } from './helpers/cli.js';
 import { useDevServer } from './helpers/dev-server.js';
-import { startCli } from './helpers/interactive.js';
+import { withCli } from './helpers/interactive.js';
 import {
   AUTH_URL_RE,
   apiAuthStatus,
   DEVICE_CODE_RE,
   DEVICE_COMPLETE_RE,
+  dhcoreErrorLines,
   profileOf,
   registeredHome,
 } from './helpers/login.js';
@@ -69,8 +70,7 @@ describe.skipIf(!haveChromium)('dhcore login in a real browser (headless Chromiu
 
   it('browser login (code + PKCE): URL printed, form filled, CLI exits 0, saved tokens pass /api/auth', async () => {
     const env = await registeredHome(server(), home());
-    const cli = startCli(['login', '--no-browser'], { env });
-    try {
+    await withCli(['login', '--no-browser'], { env }, async (cli) => {
       const url = new URL((await cli.waitFor(AUTH_URL_RE))[1]!);
       expect(url.searchParams.get('code_challenge_method')).toBe('S256');
       expect(url.searchParams.get('code_challenge')).toMatch(/^[\w-]{43}$/);
@@ -112,15 +112,12 @@ describe.skipIf(!haveChromium)('dhcore login in a real browser (headless Chromiu
       const token = await runCli(['token'], { env });
       expect(token.code).toBe(0);
       expect(await apiAuthStatus(server(), token.stdout.trim())).toBe(200);
-    } finally {
-      cli.kill('SIGKILL');
-    }
+    });
   });
 
   it('cancelling on the login page: the browser shows the failure, the CLI exits 4 with one line, nothing saved', async () => {
     const env = await registeredHome(server(), home());
-    const cli = startCli(['login', '--no-browser'], { env });
-    try {
+    await withCli(['login', '--no-browser'], { env }, async (cli) => {
       const url = (await cli.waitFor(AUTH_URL_RE))[1]!;
       const page = await context.newPage();
       await page.goto(url);
@@ -129,22 +126,16 @@ describe.skipIf(!haveChromium)('dhcore login in a real browser (headless Chromiu
       await expect.poll(() => page.locator('#result').getAttribute('data-result')).toBe('failure');
       const { code } = await cli.exited;
       expect(code).toBe(4);
-      const lines = cli
-        .stderr()
-        .split('\n')
-        .filter((l) => l.startsWith('dhcore: '));
+      const lines = dhcoreErrorLines(cli.stderr());
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/access_denied.*run 'dhcore login' again/);
       expect(profileOf(home().configFile).dhcore_access_token).toBeUndefined();
-    } finally {
-      cli.kill('SIGKILL');
-    }
+    });
   });
 
   it('device login: code and URL printed, the browser completes the verification page, tokens saved and accepted', async () => {
     const env = await registeredHome(server(), home());
-    const cli = startCli(['login', '--device'], { env });
-    try {
+    await withCli(['login', '--device'], { env }, async (cli) => {
       const userCode = (await cli.waitFor(DEVICE_CODE_RE))[1]!;
       const complete = (await cli.waitFor(DEVICE_COMPLETE_RE))[1]!;
       expect(complete).toContain('user_code=');
@@ -173,8 +164,6 @@ describe.skipIf(!haveChromium)('dhcore login in a real browser (headless Chromiu
       expect(profile.dhcore_refresh_token).toBeTruthy();
       expect(await apiAuthStatus(server(), profile.dhcore_access_token)).toBe(200);
       expect(cli.stdout() + cli.stderr()).not.toContain(profile.dhcore_access_token);
-    } finally {
-      cli.kill('SIGKILL');
-    }
+    });
   });
 });

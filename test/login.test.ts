@@ -6,12 +6,13 @@ import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cleanEnv, runCli, useTempHome } from './helpers/cli.js';
 import { completeDeviceLogin, completeLogin, useDevServer } from './helpers/dev-server.js';
-import { startCli } from './helpers/interactive.js';
+import { type LiveCli, withCli } from './helpers/interactive.js';
 import {
   AUTH_URL_RE,
   apiAuthStatus,
   DEVICE_CODE_RE,
   DEVICE_COMPLETE_RE,
+  dhcoreErrorLines,
   profileOf,
   registeredHome,
 } from './helpers/login.js';
@@ -21,20 +22,24 @@ const home = useTempHome();
 
 const creds = () => ({ username: server().user, password: server().password });
 
-function dhcoreErrorLines(stderr: string): string[] {
-  return stderr.split('\n').filter((l) => l.startsWith('dhcore: '));
+/** The authorization URL the running `dhcore login` printed. */
+const authUrl = async (cli: LiveCli) => new URL((await cli.waitFor(AUTH_URL_RE))[1]!);
+
+/**
+ * What the browser does, over HTTP: opens the printed URL, signs in, and follows the redirect to the CLI's
+ * loopback server, whose answer is returned.
+ */
+async function signInOverHttp(cli: LiveCli): Promise<Response> {
+  const url = await authUrl(cli);
+  return fetch(await completeLogin(url, creds(), url.searchParams.get('redirect_uri')!));
 }
 
 describe('dhcore login (browser flow, completed over HTTP)', () => {
   it('saves access, refresh and id token with expiry in the DESIGN §4 format', async () => {
     const env = await registeredHome(server(), home());
-    const cli = startCli(['login', '--no-browser', '--json'], { env });
-    try {
-      const url = new URL((await cli.waitFor(AUTH_URL_RE))[1]!);
-      const redirectUri = url.searchParams.get('redirect_uri')!;
-      const callback = await completeLogin(url, creds(), redirectUri);
+    await withCli(['login', '--no-browser', '--json'], { env }, async (cli) => {
       // The browser's last hop: the CLI's loopback server answers with the success page.
-      const page = await fetch(callback);
+      const page = await signInOverHttp(cli);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('data-result="success"');
 
@@ -74,18 +79,13 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
       const after = profileOf(home().configFile);
       expect(after.dhcore_refresh_token).not.toBe(p.dhcore_refresh_token);
       expect(await apiAuthStatus(server(), after.dhcore_access_token)).toBe(200);
-    } finally {
-      cli.kill('SIGKILL');
-    }
+    });
   });
 
   it('without a registered profile: uses DHCORE_ENDPOINT and saves endpoint and client id with the tokens', async () => {
     const env = cleanEnv(home().home, { DHCORE_ENDPOINT: server().endpoint });
-    const cli = startCli(['login', '--no-browser'], { env });
-    try {
-      const url = new URL((await cli.waitFor(AUTH_URL_RE))[1]!);
-      const callback = await completeLogin(url, creds(), url.searchParams.get('redirect_uri')!);
-      await (await fetch(callback)).text();
+    await withCli(['login', '--no-browser'], { env }, async (cli) => {
+      await (await signInOverHttp(cli)).text();
       expect((await cli.exited).code).toBe(0);
       const p = profileOf(home().configFile, '__default');
       expect(p.dhcore_endpoint).toBe(server().endpoint);
@@ -94,9 +94,7 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
       // Works without the environment variable now.
       const status = await runCli(['status', '--offline', '--json'], { env: cleanEnv(home().home) });
       expect(JSON.parse(status.stdout)).toMatchObject({ endpoint: server().endpoint, authMethod: 'oauth2' });
-    } finally {
-      cli.kill('SIGKILL');
-    }
+    });
   });
 
   it('replaces a personal access token saved in the profile (it would win over the new tokens) and says so', async () => {
@@ -105,10 +103,8 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
     expect(login.code).toBe(0);
     expect(profileOf(home().configFile).dhcore_personal_access_token).toBe(server().pat);
 
-    const cli = startCli(['login', '--no-browser'], { env });
-    try {
-      const url = new URL((await cli.waitFor(AUTH_URL_RE))[1]!);
-      await (await fetch(await completeLogin(url, creds(), url.searchParams.get('redirect_uri')!))).text();
+    await withCli(['login', '--no-browser'], { env }, async (cli) => {
+      await (await signInOverHttp(cli)).text();
       expect((await cli.exited).code).toBe(0);
       expect(cli.stderr()).toContain('personal access token saved in this profile was removed');
       expect(cli.stderr()).not.toContain(server().pat);
@@ -117,16 +113,13 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
       expect(p.dhcore_pat_sha256).toBeUndefined();
       const status = await runCli(['status', '--offline', '--json'], { env });
       expect(JSON.parse(status.stdout).authMethod).toBe('oauth2');
-    } finally {
-      cli.kill('SIGKILL');
-    }
+    });
   });
 
   it('a callback with the wrong state is refused: failure page, exit 4, one line, nothing saved', async () => {
     const env = await registeredHome(server(), home());
-    const cli = startCli(['login', '--no-browser'], { env });
-    try {
-      const url = new URL((await cli.waitFor(AUTH_URL_RE))[1]!);
+    await withCli(['login', '--no-browser'], { env }, async (cli) => {
+      const url = await authUrl(cli);
       const redirectUri = url.searchParams.get('redirect_uri')!;
       const forged = await fetch(`${redirectUri}?code=forged-code&state=not-the-state`);
       expect(forged.status).toBe(400);
@@ -138,9 +131,7 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
         "dhcore: The browser came back from a different sign-in (state mismatch); nothing was saved. Run 'dhcore login' again.",
       ]);
       expect(profileOf(home().configFile).dhcore_access_token).toBeUndefined();
-    } finally {
-      cli.kill('SIGKILL');
-    }
+    });
   });
 
   it('times out with a clear message when the browser never comes back', async () => {
@@ -158,9 +149,8 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
 
   it('Ctrl-C while waiting cancels cleanly: exit 130, one line, callback server closed, nothing saved', async () => {
     const env = await registeredHome(server(), home());
-    const cli = startCli(['login', '--no-browser'], { env });
-    try {
-      const url = new URL((await cli.waitFor(AUTH_URL_RE))[1]!);
+    await withCli(['login', '--no-browser'], { env }, async (cli) => {
+      const url = await authUrl(cli);
       const redirectUri = url.searchParams.get('redirect_uri')!;
       // The loopback server is up while waiting …
       expect((await fetch(new URL('/other', redirectUri))).status).toBe(404);
@@ -172,15 +162,12 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
       // … and gone afterwards.
       await expect(fetch(redirectUri)).rejects.toThrow();
       expect(profileOf(home().configFile).dhcore_access_token).toBeUndefined();
-    } finally {
-      cli.kill('SIGKILL');
-    }
+    });
   });
 
   it('prints the URL and progress on stderr only; stdout is only the result', async () => {
     const env = await registeredHome(server(), home());
-    const cli = startCli(['login', '--no-browser'], { env });
-    try {
+    await withCli(['login', '--no-browser'], { env }, async (cli) => {
       await cli.waitFor(AUTH_URL_RE);
       await cli.waitFor(/Waiting for the browser/);
       expect(cli.stdout()).toBe('');
@@ -189,18 +176,14 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
       );
       // NO_COLOR (set by cleanEnv) and no TTY: no escape sequences.
       expect(cli.stderr()).not.toContain('\x1b[');
-    } finally {
-      cli.kill('SIGKILL');
-      await cli.exited;
-    }
+    });
   });
 });
 
 describe('dhcore login --device (completed over HTTP)', () => {
   it('shows code, URL and complete URL; polls until approved; saves tokens that /api/auth accepts', async () => {
     const env = await registeredHome(server(), home());
-    const cli = startCli(['login', '--device'], { env });
-    try {
+    await withCli(['login', '--device'], { env }, async (cli) => {
       const userCode = (await cli.waitFor(DEVICE_CODE_RE))[1]!;
       await cli.waitFor(DEVICE_COMPLETE_RE);
       expect(cli.stderr()).toMatch(new RegExp(`^  ${server().endpoint}/device$`, 'm'));
@@ -212,24 +195,19 @@ describe('dhcore login --device (completed over HTTP)', () => {
       const p = profileOf(home().configFile);
       expect(p.dhcore_refresh_token).toBeTruthy();
       expect(await apiAuthStatus(server(), p.dhcore_access_token)).toBe(200);
-    } finally {
-      cli.kill('SIGKILL');
-    }
+    });
   });
 
   it('Ctrl-C while polling cancels cleanly (exit 130, nothing saved)', async () => {
     const env = await registeredHome(server(), home());
-    const cli = startCli(['login', '--device'], { env });
-    try {
+    await withCli(['login', '--device'], { env }, async (cli) => {
       await cli.waitFor(DEVICE_CODE_RE);
       cli.kill('SIGINT');
       const { code } = await cli.exited;
       expect(code).toBe(130);
       expect(dhcoreErrorLines(cli.stderr())).toEqual(['dhcore: Login cancelled; nothing was saved.']);
       expect(profileOf(home().configFile).dhcore_access_token).toBeUndefined();
-    } finally {
-      cli.kill('SIGKILL');
-    }
+    });
   });
 });
 

@@ -79,3 +79,21 @@ export function startCli(args: string[], opts: { env: NodeJS.ProcessEnv; timeout
     },
   };
 }
+
+/**
+ * Starts `dhcore <args>`, hands it to `fn`, and afterwards — whatever happens — kills it (SIGKILL) and waits
+ * for it to exit.
+ */
+export async function withCli<T>(
+  args: string[],
+  opts: { env: NodeJS.ProcessEnv; timeoutMs?: number },
+  fn: (cli: LiveCli) => Promise<T>,
+): Promise<T> {
+  const cli = startCli(args, opts);
+  try {
+    return await fn(cli);
+  } finally {
+    cli.kill('SIGKILL');
+    await cli.exited;
+  }
+}

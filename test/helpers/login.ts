@@ -35,3 +35,8 @@ export const AUTH_URL_RE = /^\s+(http:\/\/127\.0\.0\.1:\d+\/auth\/authorize\?\S+
 /** The device code and the complete verification URL `dhcore login --device` prints. */
 export const DEVICE_CODE_RE = /enter the code: (\S+)/;
 export const DEVICE_COMPLETE_RE = /\(or open (http:\/\/\S+)\)/;
+
+/** The `dhcore: …` error lines of a run's stderr. */
+export function dhcoreErrorLines(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => l.startsWith('dhcore: '));
+}
