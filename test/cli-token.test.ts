@@ -4,7 +4,7 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { serverEnv } from './helpers/auth.js';
+import { basicEnv, serverEnv } from './helpers/auth.js';
 import { cleanEnv, runCli, useTempHome } from './helpers/cli.js';
 import { apiGet, useDevServer } from './helpers/dev-server.js';
 
@@ -116,11 +116,7 @@ describe('dhcore login --pat → token → refresh → logout', () => {
 
   it('token with basic credentials / refresh with an access token only: exit 4 with a clear reason', async () => {
     const s = server();
-    const basic = cleanEnv(home().home, {
-      DHCORE_ENDPOINT: s.endpoint,
-      DHCORE_USER: s.user,
-      DHCORE_PASSWORD: s.password,
-    });
+    const basic = cleanEnv(home().home, basicEnv(s));
     const t = await runCli(['token'], { env: basic });
     expect(t.code).toBe(4);
     expect(t.stderr).toMatch(/basic/);

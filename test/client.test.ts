@@ -40,9 +40,15 @@ function recordingFetch() {
   return { impl, statuses };
 }
 
-async function drainStatus(res: Response): Promise<number> {
-  await res.arrayBuffer();
-  return res.status;
+/** `n` concurrent GET /api/auth through the client; their statuses (bodies drained). */
+function concurrentStatuses(client: Awaited<ReturnType<typeof createClient>>, n: number): Promise<number[]> {
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const res = await client.fetch('/api/auth');
+      await res.arrayBuffer();
+      return res.status;
+    }),
+  );
 }
 
 describe('with the dev server', () => {
@@ -129,9 +135,7 @@ describe('with the dev server', () => {
     ini = tempIni(tokenProfile(s, { ...login, expiresAt: new Date(Date.now() - 60_000).toISOString() }));
     const count = tokenRequests(s);
     const client = await createClient({ env: isolatedEnv(ini.dir), configFile: ini.file });
-    const statuses = await Promise.all(
-      Array.from({ length: 1000 }, () => client.fetch('/api/auth').then(drainStatus)),
-    );
+    const statuses = await concurrentStatuses(client, 1000);
     expect(statuses.filter((st) => st !== 200)).toEqual([]);
     expect(count()).toEqual({ total: 1, byGrant: { [REFRESH]: 1 } });
   });
@@ -143,9 +147,7 @@ describe('with the dev server', () => {
     const count = tokenRequests(s);
     const rec = recordingFetch();
     const client = await createClient({ env: isolatedEnv(ini.dir), configFile: ini.file, fetch: rec.impl });
-    const statuses = await Promise.all(
-      Array.from({ length: 1000 }, () => client.fetch('/api/auth').then(drainStatus)),
-    );
+    const statuses = await concurrentStatuses(client, 1000);
     expect(statuses.filter((st) => st !== 200)).toEqual([]);
     expect(count()).toEqual({ total: 1, byGrant: { [REFRESH]: 1 } });
     expect(rec.statuses.filter((st) => st === 401)).toHaveLength(1000);

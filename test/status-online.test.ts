@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { startRecorder } from './client-helpers.js';
-import { serverEnv } from './helpers/auth.js';
+import { basicEnv, serverEnv } from './helpers/auth.js';
 import { cleanEnv, runCli, useTempHome } from './helpers/cli.js';
 import { useDevServer } from './helpers/dev-server.js';
 
@@ -41,11 +41,7 @@ describe('dhcore status (online)', () => {
 
   it('human output names the user and the expiry', async () => {
     const s = server();
-    const env = cleanEnv(home().home, {
-      DHCORE_ENDPOINT: s.endpoint,
-      DHCORE_USER: s.user,
-      DHCORE_PASSWORD: s.password,
-    });
+    const env = cleanEnv(home().home, basicEnv(s));
     const res = await runCli(['status'], { env });
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/auth method\s+basic/);

@@ -65,6 +65,11 @@ export function serverEnv(
   return env;
 }
 
+/** Environment with the dev server's demo user as basic credentials (endpoint, user, password; no client id). */
+export function basicEnv(s: Pick<DevServer, 'endpoint' | 'user' | 'password'>): Record<string, string> {
+  return { DHCORE_ENDPOINT: s.endpoint, DHCORE_USER: s.user, DHCORE_PASSWORD: s.password };
+}
+
 export interface FakeServer {
   url: string;
   /** Requests received (method, path, form body). */
