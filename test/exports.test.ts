@@ -1,7 +1,8 @@
 /**
  * The package's public surface, as published (the BUILT `dist/`): exactly these exports, typed without `any`,
  * and an entry point that stays light — the OAuth client, the lock library, `debug` and the dev server are not
- * loaded until a token request needs them.
+ * loaded until a token request needs them. The entry points are esbuild bundles (scripts/bundle.mjs), so the
+ * checks look at what is shipped: `dist/index.js` and the chunks it imports.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -71,6 +72,14 @@ describe('public exports of dhcore-credentials', () => {
       expect(dts).toContain(name);
   });
 
+  it('an error thrown by the dev server entry point is a DHCoreError of the main entry point', async () => {
+    const { DHCoreError } = await import(pathToFileURL(join(DIST, 'index.js')).href);
+    const { startDevServer } = await import(pathToFileURL(join(DIST, 'dev-server/index.js')).href);
+    const err = await startDevServer({ port: -1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DHCoreError);
+    expect(err).toMatchObject({ code: 'dev_server_bad_option' });
+  });
+
   it('the public type declarations never use any', () => {
     for (const file of ['index.d.ts', 'client/client.d.ts', 'parity.d.ts', 'errors.d.ts']) {
       const code = readFileSync(join(DIST, file), 'utf8')
@@ -109,8 +118,11 @@ describe('the entry point stays light', () => {
   it('statically imports no OAuth library, lock library, debug or dev server', () => {
     const graph = [...staticGraph(join(DIST, 'index.js'))];
     for (const heavy of HEAVY) expect(graph).not.toContain(heavy);
-    expect(graph.filter((f) => f.includes('/dev-server/'))).toEqual([]);
-    expect(graph).toContain(join(DIST, 'client/client.js'));
+    expect(graph.filter((f) => f.includes('dev-server'))).toEqual([]);
+    // A bundle: the entry and a few shared chunks, not one module per source file.
+    expect(graph.filter((f) => f.startsWith('/') && !f.startsWith(join(DIST, 'chunks/')))).toEqual([
+      join(DIST, 'index.js'),
+    ]);
   });
 
   it('at run time, a basic client with headers loads none of them; an oauth2 client loads them when needed', () => {
@@ -155,11 +167,16 @@ process.stdout.write(Object.keys(h).join(','));`;
         expect(r.stdout).toBe('Authorization');
         return readFileSync(log, 'utf8');
       };
+      const tokenManager = /\/dist\/chunks\/token-manager-\w+\.js/;
       const basic = run('b');
-      expect(basic).toContain('/dist/client/client.js');
+      expect(basic).toContain('/dist/index.js');
       for (const heavy of HEAVY) expect(basic).not.toContain(`/node_modules/${heavy}/`);
+      expect(basic).not.toContain('dev-server');
+      expect(basic).not.toMatch(tokenManager);
       const oauth2 = run('o');
-      expect(oauth2).toContain('/dist/auth/token-manager.js');
+      expect(oauth2).toMatch(tokenManager);
+      // A saved still-valid token needs no OAuth client and no lock.
+      for (const heavy of HEAVY) expect(oauth2).not.toContain(`/node_modules/${heavy}/`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -32,7 +32,6 @@
  * token is tied to its PAT by `dhcore_pat_sha256` (a 16-hex-digit SHA-256 prefix, not the PAT), so a changed
  * PAT invalidates a saved token.
  */
-import { inspect } from 'node:util';
 import type { AuthMethod, ResolvedConfig } from '../config/types.js';
 import { AuthError, DHCoreError } from '../errors.js';
 import {
@@ -43,6 +42,9 @@ import {
 } from '../store/profile-store.js';
 import { formatInstant, timesAtIssuance, timesFromStored } from './expiry.js';
 import type { IssuedTokens, OAuthTarget } from './oauth.js';
+
+// A builtin through process.getBuiltinModule(), not an ESM import: shorter cold start (see config/resolve.ts).
+const { inspect } = process.getBuiltinModule('node:util');
 
 /** The OAuth layer (openid-client) is loaded only when a token request is made: a valid saved token starts fast. */
 let oauthModule: Promise<typeof import('./oauth.js')> | undefined;

@@ -1,14 +1,17 @@
 /**
  * The authenticated client (issue 5): `createClient()` and everything it needs on the request path — where
  * credentials may go (origin rules), diagnostics, the process-wide current profile, and the lazily loaded token
- * lifecycle. Kept in ONE module on purpose: every extra ES module costs about a millisecond of cold start.
+ * lifecycle. (Module count no longer matters for cold start: the published entry point is a bundle, see
+ * scripts/bundle.mjs; what does matter is which builtins and chunks are loaded, hence the lazy imports.)
  */
-import { inspect } from 'node:util';
 import { resolveConfig } from '../config/resolve.js';
 import type { AuthMethod, ResolvedConfig, ResolveOptions } from '../config/types.js';
 import { AuthError, DHCoreError } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import { warnOnce } from '../warnings.js';
+
+// Not `import … from 'node:util'`: its ESM namespace costs ≈1 ms of cold start (see config/resolve.ts).
+const { inspect } = process.getBuiltinModule('node:util');
 
 // ---- Where credentials may go ----------------------------------------------------------------------------
 
@@ -229,9 +232,10 @@ export interface DHCoreClient {
  * console.log(await res.json());
  */
 export async function createClient(opts: ClientOptions = {}): Promise<DHCoreClient> {
-  const started = performance.now();
-  const config = resolveConfig(withCurrentProfile(opts));
   const logger = await resolveLogger(opts.logger, 'dhcore:client', opts.env ?? process.env);
+  // The first performance.now() of a process loads perf_hooks (≈1 ms of cold start): only when it is logged.
+  const started = logger ? performance.now() : 0;
+  const config = resolveConfig(withCurrentProfile(opts));
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!(timeoutMs >= 0)) {
     throw new DHCoreError(

@@ -14,13 +14,14 @@
  *
  * `storage: 'memory'` never touches the file at all (values live in the process only).
  */
-import { promises as fsp } from 'node:fs';
 import { IniDocument } from '../config/ini.js';
 import { CURRENT_ENVIRONMENT_KEY } from '../config/keys.js';
 import { ConfigError } from '../errors.js';
 import { warnOnce } from '../warnings.js';
-import { writeFileAtomic } from './atomic-write.js';
 import type { LockOptions } from './lock.js';
+
+// Not `import … from 'node:fs'`: its ESM namespace costs ≈2 ms of cold start (see config/resolve.ts).
+const fsp = process.getBuiltinModule('node:fs').promises;
 
 export type StorageMode = 'file' | 'memory';
 
@@ -134,6 +135,8 @@ export class ProfileStore {
       return { result, persisted: false, inMemory: true };
     }
     try {
+      // Loaded on the first write only (it pulls in node:crypto): reusing a saved token never writes.
+      const { writeFileAtomic } = await import('./atomic-write.js');
       await writeFileAtomic(await this.#target(), doc.toString());
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
