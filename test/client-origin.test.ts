@@ -277,6 +277,37 @@ describe('transport', () => {
     expect(String((err as Error).message)).toMatch(/150 ms/);
   });
 
+  it('without a caller signal, the timed-out request is aborted too (the server sees it close)', async () => {
+    let closed = false;
+    home.handle((_req, res) => {
+      res.on('close', () => {
+        closed = true;
+      });
+    });
+    const client = await basicClient({ timeoutMs: 150 });
+    const err = await client.fetch('/slow').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'network_timeout' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(closed).toBe(true);
+  });
+
+  it('concurrent requests sharing deadlines all time out and are all closed', async () => {
+    let closed = 0;
+    home.handle((_req, res) => {
+      res.on('close', () => {
+        closed++;
+      });
+    });
+    const client = await basicClient({ timeoutMs: 150 });
+    // More requests than share one deadline signal, so several signals are involved.
+    const errors = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => client.fetch(`/slow/${i}`).catch((e: unknown) => e)),
+    );
+    for (const err of errors) expect(err).toMatchObject({ code: 'network_timeout' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(closed).toBe(20);
+  });
+
   it('with a caller signal too, the timeout still applies (the request is aborted: the server sees it close)', async () => {
     let closed = false;
     home.handle((_req, res) => {
