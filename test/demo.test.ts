@@ -32,6 +32,7 @@ describe('npm start (dist/demo/main.js)', () => {
         'API calls',
         'auto renewal',
         'refreshToken()',
+        'login + refresh',
         'projects',
       ];
       for (const title of titles) expect(out).toContain(`  ${title}`);
@@ -40,7 +41,10 @@ describe('npm start (dist/demo/main.js)', () => {
       );
       expect(out).toMatch(/projects → 200: demo-project, sandbox/);
       expect(out).toMatch(
-        /Summary: 5 authenticated calls, 5 × 200; 3 token requests at the server \(token-exchange ×3\)/,
+        /\(auth method oauth2\); refreshToken\(\) rotated the refresh token and saved it → GET \/api\/auth 200/,
+      );
+      expect(out).toMatch(
+        /Summary: 6 authenticated calls, 6 × 200; 5 token requests at the server \(token-exchange ×3, authorization_code ×1, refresh_token ×1\)/,
       );
       // No token, PAT or password: nothing that looks like a JWT or a PAT.
       expect(out).not.toMatch(/eyJ[\w-]+\.[\w-]+/);

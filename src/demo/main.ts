@@ -10,21 +10,25 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loginWithPat } from '../auth/login.js';
+import { loginWithPat, saveInteractiveLogin } from '../auth/login.js';
+import { toIssued } from '../auth/oauth.js';
 import { discoverEnvironment, writeRegistration } from '../cli/commands/register.js';
 import { createClient } from '../client/client.js';
 import { resolveConfig } from '../config/resolve.js';
 import { startDevServer } from '../dev-server/index.js';
+import { headlessLogin } from '../dev-server/login.js';
 import { refreshToken } from '../parity.js';
 
 const TTL_S = 3;
 const PROFILE = 'demo';
+/** A second environment on the same server, logged in as a person (code + PKCE): it gets a refresh token. */
+const SSO_PROFILE = 'demo-sso';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const time = (iso: string | undefined) => (iso ? `${iso.slice(11, 19)} UTC` : 'unknown');
 
 function step(n: number, title: string, text: string): void {
-  process.stdout.write(`  ${String(n).padStart(1)}  ${title.padEnd(15)} ${text}\n`);
+  process.stdout.write(`  ${String(n).padStart(1)}  ${title.padEnd(16)} ${text}\n`);
 }
 
 async function main(): Promise<void> {
@@ -93,11 +97,29 @@ async function main(): Promise<void> {
       'explicit refresh → new token saved (a PAT profile re-exchanges: DHCore issues no refresh token for a PAT)',
     );
 
+    // The browser login ('dhcore login'), with the dev server's form filled in headlessly.
+    await writeRegistration(configFile, await discoverEnvironment(server.endpoint, SSO_PROFILE), false);
+    const sso = { ...base, profile: SSO_PROFILE };
+    await saveInteractiveLogin(resolveConfig(sso), toIssued(await headlessLogin(server)), server.clientId);
+    const refreshBefore = resolveConfig(sso).get('dhcore_refresh_token');
+    const ssoClient = await createClient(sso);
+    await refreshToken(sso);
+    const refreshAfter = resolveConfig(sso).get('dhcore_refresh_token');
+    if (!refreshBefore || refreshAfter === refreshBefore) throw new Error('the refresh token did not rotate');
+    const ssoCall = await ssoClient.fetch('/api/auth');
+    statuses.push(ssoCall.status);
+    await ssoCall.arrayBuffer();
+    step(
+      7,
+      'login + refresh',
+      `code + PKCE login into '${SSO_PROFILE}' (auth method ${ssoClient.authMethod}); refreshToken() rotated the refresh token and saved it → GET /api/auth ${ssoCall.status}`,
+    );
+
     const projects = await client.fetch('/api/v1/projects');
     statuses.push(projects.status);
     const body = (await projects.json()) as { content?: Array<{ name?: string }> };
     step(
-      7,
+      8,
       'projects',
       `GET /api/v1/projects → ${projects.status}: ${(body.content ?? []).map((p) => p.name).join(', ')}`,
     );
@@ -109,7 +131,7 @@ async function main(): Promise<void> {
     const ok = statuses.filter((s) => s === 200).length;
     process.stdout.write(
       `\nSummary: ${statuses.length} authenticated calls, ${ok} × 200; ` +
-        `${stats.tokenRequests} token requests at the server (${grants}); auth method ${client.authMethod}; no secret printed.\n`,
+        `${stats.tokenRequests} token requests at the server (${grants}); auth methods ${client.authMethod} and oauth2; no secret printed.\n`,
     );
     if (ok !== statuses.length) throw new Error(`some calls failed: ${statuses.join(' ')}`);
   } finally {
