@@ -12,12 +12,12 @@ import {
   setCurrentProfileOverride,
   withCurrentProfile,
 } from './client/client.js';
-import { IniDocument } from './config/ini.js';
 import { CURRENT_ENVIRONMENT_KEY } from './config/keys.js';
 import { chooseProfile, configFilePath } from './config/location.js';
 import { readConfigDocument, resolveConfig } from './config/resolve.js';
 import type { ResolveOptions } from './config/types.js';
-import { ConfigError, DHCoreError } from './errors.js';
+import { ConfigError } from './errors.js';
+import { editConfigFile } from './store/config-file.js';
 import { warnOnce } from './warnings.js';
 
 /** Where the profile choice is read from / written to. */
@@ -123,37 +123,21 @@ export async function setCurrentProfile(name: string, opts: SetCurrentProfileOpt
   }
   const env = opts.env ?? process.env;
   const file = opts.configFile?.trim() || configFilePath(env);
-  const [{ withFileLock }, { writeFileAtomic }] = await Promise.all([
-    import('./store/lock.js'),
-    import('./store/atomic-write.js'),
-  ]);
-  try {
-    await withFileLock(file, async () => {
-      const doc = readConfigDocument(file) ?? IniDocument.empty(file);
-      if (!doc.hasSection(profile)) {
-        if (!opts.create) {
-          const known = doc.sections();
-          throw new ConfigError(
-            'config_unknown_profile',
-            `Profile "${profile}" is not in ${file} (${known.length > 0 ? `known profiles: ${known.join(', ')}` : 'the file has no profiles'}); pass { create: true } to add it, or run 'dhcore register <endpoint> -e ${profile}'.`,
-            { file },
-          );
-        }
-        doc.addSection(profile);
+  await editConfigFile(file, (doc) => {
+    if (!doc.hasSection(profile)) {
+      if (!opts.create) {
+        const known = doc.sections();
+        throw new ConfigError(
+          'config_unknown_profile',
+          `Profile "${profile}" is not in ${file} (${known.length > 0 ? `known profiles: ${known.join(', ')}` : 'the file has no profiles'}); pass { create: true } to add it, or run 'dhcore register <endpoint> -e ${profile}'.`,
+          { file },
+        );
       }
-      if (doc.get('DEFAULT', CURRENT_ENVIRONMENT_KEY) === profile && doc.hasSection('DEFAULT')) return;
-      doc.set('DEFAULT', CURRENT_ENVIRONMENT_KEY, profile);
-      await writeFileAtomic(file, doc.toString());
-    });
-  } catch (err) {
-    if (err instanceof DHCoreError) throw err;
-    const code = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.name : 'error');
-    throw new ConfigError(
-      'config_not_writable',
-      `Cannot save the current profile to ${file} (${code}): make the file and its folder writable.`,
-      { cause: err, file },
-    );
-  }
+      doc.addSection(profile);
+    }
+    if (doc.get('DEFAULT', CURRENT_ENVIRONMENT_KEY) === profile && doc.hasSection('DEFAULT')) return;
+    doc.set('DEFAULT', CURRENT_ENVIRONMENT_KEY, profile);
+  });
   setCurrentProfileOverride(profile);
   const fromEnv = env.DH_NAME?.trim();
   if (fromEnv && fromEnv !== profile) {

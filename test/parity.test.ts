@@ -2,7 +2,8 @@
  * Python-SDK parity helpers: refreshToken, getCredentialsAndConfig, getCurrentProfile, setCurrentProfile —
  * against real files and the real dev server.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { setCurrentProfileOverride } from '../src/client/client.js';
 import {
@@ -64,6 +65,18 @@ describe('setCurrentProfile', () => {
     const text = readFileSync(ini.file, 'utf8');
     expect(text).toBe(FILE.replace('current_environment = dev', 'current_environment = staging'));
     expect(statSync(ini.file).mode & 0o777).toBe(0o600);
+  });
+
+  it('writes through a symlinked config file to its target (dotfile managers), keeping the link', async () => {
+    ini = tempIni();
+    const target = join(ini.dir, 'dotfiles-dhcore.ini');
+    writeFileSync(target, FILE, { mode: 0o600 });
+    symlinkSync(target, ini.file);
+    await setCurrentProfile('staging', { env: isolatedEnv(ini.dir), configFile: ini.file });
+    expect(lstatSync(ini.file).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, 'utf8')).toBe(
+      FILE.replace('current_environment = dev', 'current_environment = staging'),
+    );
   });
 
   it('later calls in the process use the new profile, even when DH_NAME names another one', async () => {

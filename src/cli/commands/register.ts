@@ -1,12 +1,10 @@
-import { promises as fsp } from 'node:fs';
 import type { Command } from 'commander';
-import { IniDocument } from '../../config/ini.js';
+import type { IniDocument } from '../../config/ini.js';
 import { CURRENT_ENVIRONMENT_KEY, isSecretKey } from '../../config/keys.js';
 import { configFilePath, readConfigDocument, unwrapQuoted } from '../../config/resolve.js';
 import { ConfigError, DHCoreError, HttpError } from '../../errors.js';
 import { redactUrl } from '../../redact.js';
-import { writeFileAtomic } from '../../store/atomic-write.js';
-import { LockUnavailableError, withFileLock } from '../../store/lock.js';
+import { editConfigFile } from '../../store/config-file.js';
 import { globalOptions, printJson } from '../context.js';
 
 /**
@@ -43,43 +41,6 @@ const FETCH_TIMEOUT_MS = 15_000;
 /** The config file the command works on: `--config`, else `$DH_CONFIG`, else `~/.dhcore.ini`. */
 export function configFileOf(cmd: Command): string {
   return globalOptions(cmd).config?.trim() || configFilePath(process.env);
-}
-
-/**
- * Whole-file transaction for the environment commands (register, use, remove): under the config file's
- * lock (the token store's), re-read the file, let `edit` change the document, and replace the file
- * atomically with mode 0600 if anything changed. Unlike token saves, a file we cannot write is an error
- * here: the user asked for exactly this change.
- */
-export async function editConfigFile<T>(file: string, edit: (doc: IniDocument) => T): Promise<T> {
-  const notWritable = (code: string | undefined) =>
-    new ConfigError(
-      'config_not_writable',
-      `Cannot write ${file} (${code ?? 'error'}): make it and its folder writable (chmod u+w), or choose another file with --config.`,
-      { file },
-    );
-  try {
-    return await withFileLock(file, async () => {
-      const before = readConfigDocument(file);
-      const doc = before ?? IniDocument.empty(file);
-      const text = doc.toString();
-      const result = edit(doc);
-      if (doc.toString() !== text || before === null) {
-        const target = await fsp.realpath(file).catch(() => file);
-        const mode = (await fsp.stat(target).catch(() => undefined))?.mode;
-        if (mode !== undefined && (mode & 0o222) === 0) throw notWritable('read-only file');
-        try {
-          await writeFileAtomic(target, doc.toString());
-        } catch (err) {
-          throw notWritable((err as NodeJS.ErrnoException).code);
-        }
-      }
-      return result;
-    });
-  } catch (err) {
-    if (err instanceof LockUnavailableError) throw notWritable(err.errno);
-    throw err;
-  }
 }
 
 /** Environment (section) names in file order; `[DEFAULT]` is not one. */

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { CURRENT_ENVIRONMENT_KEY } from '../../config/keys.js';
 import { readConfigDocument } from '../../config/resolve.js';
+import { editConfigFile } from '../../store/config-file.js';
 import { globalOptions, printJson } from '../context.js';
-import { configFileOf, currentEnvironmentIn, editConfigFile } from './register.js';
+import { configFileOf, currentEnvironmentIn } from './register.js';
 import { unknownEnvironment } from './use.js';
 
 export function register(program: Command): void {

@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { CURRENT_ENVIRONMENT_KEY } from '../../config/keys.js';
 import { readConfigDocument } from '../../config/resolve.js';
 import { ConfigError } from '../../errors.js';
+import { editConfigFile } from '../../store/config-file.js';
 import { globalOptions, printJson } from '../context.js';
-import { configFileOf, currentEnvironmentIn, editConfigFile, knownList } from './register.js';
+import { configFileOf, currentEnvironmentIn, knownList } from './register.js';
 
 export function register(program: Command): void {
   program
