@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { discover, exchangePat } from './helpers/dev-server.js';
@@ -37,7 +36,8 @@ function run(args: string[]): Run {
   return { child, firstLine, exit, stdout: () => out, stderr: () => err };
 }
 
-describe.skipIf(!existsSync(CLI))('dhcore dev-server (built CLI)', () => {
+// Runs the BUILT binary (`npm test` builds first); a missing build fails here rather than skipping.
+describe('dhcore dev-server (built CLI)', () => {
   it('prints one JSON line when ready, serves, and exits 0 on SIGTERM', async () => {
     const r = run(['dev-server', '--port', '0', '--access-token-ttl', '120']);
     try {
