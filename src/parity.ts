@@ -67,13 +67,7 @@ export async function getCredentialsAndConfig(opts: ClientOptions = {}): Promise
   let config = resolveConfig(resolveOpts);
   const values = config.values();
   if (config.authMethod === 'exchange' || config.authMethod === 'oauth2') {
-    const tokens = await loadTokenSource(config, {
-      storage: opts.storage ?? 'file',
-      fetch: opts.fetch ?? globalThis.fetch,
-      timeoutMs: opts.timeoutMs || undefined,
-      logger: opts.logger,
-      env: opts.env ?? process.env,
-    });
+    const tokens = await loadTokenSource(config, opts, opts.logger);
     const accessToken = await tokens.accessToken();
     // Whatever a token request saved (rotated refresh token, expiry, store credentials) is in the file now.
     config = resolveConfig(resolveOpts);

@@ -190,6 +190,17 @@ describe('with the dev server', () => {
     expect(res.status).toBe(200);
   });
 
+  it('getCredentialsAndConfig takes timeoutMs like createClient: Infinity disables the limit', async () => {
+    const s = server();
+    ini = tempIni();
+    const creds = await getCredentialsAndConfig({
+      env: isolatedEnv(ini.dir, serverEnv(s, { DHCORE_PERSONAL_ACCESS_TOKEN: s.pat })),
+      configFile: ini.file,
+      timeoutMs: Number.POSITIVE_INFINITY,
+    });
+    expect(creds.DHCORE_ACCESS_TOKEN).toBeTruthy();
+  });
+
   it('refreshToken() asks the server once (refresh_token grant) and saves the rotated token', async () => {
     const s = server();
     const login = await loginTokens(s);

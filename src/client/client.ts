@@ -141,27 +141,35 @@ export interface TokenSource {
   credentials(): Record<string, string>;
 }
 
-export interface TokenSourceOptions {
-  storage: 'file' | 'memory';
-  fetch: typeof fetch;
-  timeoutMs: number | undefined;
-  logger: Logger | undefined;
-  env: Readonly<Record<string, string | undefined>>;
-}
-
+/** The token manager for `config`, with the transport settings of the client options (same defaults). */
 export async function loadTokenSource(
   config: ResolvedConfig,
-  opts: TokenSourceOptions,
+  opts: ClientOptions,
+  logger: Logger | undefined,
 ): Promise<TokenSource> {
   const { TokenManager } = await import('../auth/token-manager.js');
+  const timeoutMs = timeoutOf(opts);
   return new TokenManager({
     config,
-    storage: opts.storage,
-    fetch: opts.fetch,
-    env: opts.env,
-    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-    ...(opts.logger ? { logger: opts.logger } : {}),
+    storage: opts.storage ?? 'file',
+    fetch: opts.fetch ?? globalThis.fetch,
+    env: opts.env ?? process.env,
+    // 0 and Infinity disable the client's limit; the token requests then keep the manager's default.
+    ...(timeoutMs > 0 && timeoutMs !== Number.POSITIVE_INFINITY ? { timeoutMs } : {}),
+    ...(logger ? { logger } : {}),
   });
+}
+
+/** `opts.timeoutMs`, defaulted and validated. */
+function timeoutOf(opts: ClientOptions): number {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!(timeoutMs >= 0)) {
+    throw new DHCoreError(
+      'config_invalid_option',
+      `timeoutMs must be a number of milliseconds >= 0 (got ${timeoutMs}).`,
+    );
+  }
+  return timeoutMs;
 }
 
 // ---- Client ----------------------------------------------------------------------------------------------
@@ -236,24 +244,12 @@ export async function createClient(opts: ClientOptions = {}): Promise<DHCoreClie
   // The first performance.now() of a process loads perf_hooks (≈1 ms of cold start): only when it is logged.
   const started = logger ? performance.now() : 0;
   const config = resolveConfig(withCurrentProfile(opts));
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!(timeoutMs >= 0)) {
-    throw new DHCoreError(
-      'config_invalid_option',
-      `timeoutMs must be a number of milliseconds >= 0 (got ${timeoutMs}).`,
-    );
-  }
+  const timeoutMs = timeoutOf(opts);
   const fetchImpl = opts.fetch ?? globalThis.fetch;
-  let tokens: TokenSource | undefined;
-  if (config.authMethod === 'exchange' || config.authMethod === 'oauth2') {
-    tokens = await loadTokenSource(config, {
-      storage: opts.storage ?? 'file',
-      fetch: fetchImpl,
-      timeoutMs: timeoutMs === 0 || timeoutMs === Number.POSITIVE_INFINITY ? undefined : timeoutMs,
-      logger,
-      env: opts.env ?? process.env,
-    });
-  }
+  const tokens =
+    config.authMethod === 'exchange' || config.authMethod === 'oauth2'
+      ? await loadTokenSource(config, opts, logger)
+      : undefined;
   if (config.authMethod !== 'none' && isInsecureTransport(config.endpoint)) {
     warnOnce(
       'DHCORE_INSECURE_HTTP',
