@@ -343,12 +343,6 @@ async function configuration(
   return config;
 }
 
-/** The token endpoint URL that will be used (discovering it if needed). */
-export async function tokenEndpointOf(target: OAuthTarget, http: HttpOptions = {}): Promise<string> {
-  const config = await configuration(target, http, 'Token endpoint discovery');
-  return config.serverMetadata().token_endpoint ?? '';
-}
-
 /** A token endpoint response as `IssuedTokens` (extra credential fields kept under their own names). */
 export function toIssued(res: oidc.TokenEndpointResponse): IssuedTokens {
   const extra: Record<string, string> = {};
