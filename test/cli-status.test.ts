@@ -52,6 +52,20 @@ aws_secret_access_key = ${SECRETS[3]}
     for (const secret of SECRETS) expect(res.stdout).not.toContain(secret);
   });
 
+  it('hides a password given as user info of the endpoint (--json and table)', async () => {
+    writeFileSync(home().configFile, `[x]\ndhcore_endpoint = https://bob:${SECRETS[2]}@staging.example\n`);
+    const env = cleanEnv(home().home);
+    for (const args of [
+      ['-e', 'x', 'status', '--offline', '--json'],
+      ['-e', 'x', 'status', '--offline'],
+    ]) {
+      const res = await runCli(args, { env });
+      expect(res.code).toBe(0);
+      expect(res.stdout).toContain('https://***@staging.example');
+      expect(res.stdout + res.stderr).not.toContain(SECRETS[2]);
+    }
+  });
+
   it('human output is an aligned table without secrets; -e and --config pick profile and file', async () => {
     const other = `${home().home}/elsewhere.ini`;
     writeFileSync(

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { chooseAuthMethod, readConfigDocument } from '../../config/resolve.js';
+import { redactUrl } from '../../redact.js';
 import { profileValues } from '../../store/profile-store.js';
 import { globalOptions, printJson } from '../context.js';
 import { configFileOf, currentEnvironmentIn, environmentsIn } from './register.js';
@@ -35,7 +36,7 @@ Examples:
         const values = doc ? profileValues(doc, name) : {};
         return {
           name,
-          endpoint: values.dhcore_endpoint ?? null,
+          endpoint: values.dhcore_endpoint === undefined ? null : redactUrl(values.dhcore_endpoint),
           current: name === current,
           authMethod: chooseAuthMethod((k) => values[k] || undefined),
           expiresAt: values.dhcore_expires_at ?? null,

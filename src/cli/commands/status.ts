@@ -4,6 +4,7 @@ import { CONFIG_KEYS, CREDENTIAL_KEYS } from '../../config/keys.js';
 import { resolveConfig } from '../../config/resolve.js';
 import type { ResolvedConfig, ResolveOptions } from '../../config/types.js';
 import { DHCoreError } from '../../errors.js';
+import { redactUrl } from '../../redact.js';
 import { EXIT, globalOptions, printJson, printTable, resolveOptionsOf } from '../context.js';
 
 /** The offline part of `dhcore status`: what resolution decided. Never includes a secret value. */
@@ -11,8 +12,8 @@ export function offlineStatus(config: ResolvedConfig) {
   return {
     profile: config.profile,
     configFile: config.configFile,
-    endpoint: config.endpoint,
-    issuer: config.issuer,
+    endpoint: redactUrl(config.endpoint),
+    issuer: redactUrl(config.issuer),
     clientId: config.clientId ?? null,
     authMethod: config.authMethod,
     expiresAt: config.expiresAt ?? null,
@@ -77,7 +78,7 @@ export async function onlineStatus(opts: ResolveOptions, config: ResolvedConfig)
     } else {
       out.error = {
         code: 'http_error',
-        message: `${config.endpoint}/api/auth answered HTTP ${res.status}; is ${config.endpoint} a DHCore endpoint?`,
+        message: `${redactUrl(config.endpoint)}/api/auth answered HTTP ${res.status}; is ${redactUrl(config.endpoint)} a DHCore endpoint?`,
       };
     }
   } catch (err) {
