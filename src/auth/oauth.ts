@@ -86,7 +86,7 @@ export function clearDiscoveryCache(): void {
   clientIdCache.clear();
 }
 
-export function isLoopbackUrl(url: string): boolean {
+function isLoopbackUrl(url: string): boolean {
   try {
     const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
     return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\./.test(host);
@@ -96,12 +96,12 @@ export function isLoopbackUrl(url: string): boolean {
 }
 
 /** Plain http is allowed for loopback hosts, or when the DHCore endpoint itself is http. */
-function insecureAllowed(target: OAuthTarget, url: string): boolean {
-  return target.endpoint.startsWith('http://') || isLoopbackUrl(url);
+export function insecureAllowed(endpoint: string, url: string): boolean {
+  return endpoint.startsWith('http://') || isLoopbackUrl(url);
 }
 
 function assertTransportAllowed(target: OAuthTarget, url: string, key: string): void {
-  if (url.startsWith('http://') && !insecureAllowed(target, url)) {
+  if (url.startsWith('http://') && !insecureAllowed(target.endpoint, url)) {
     throw new ConfigError(
       'config_insecure_url',
       `${key} ${url} uses plain http while the endpoint uses https; use https (http is only allowed for loopback hosts).`,
@@ -308,7 +308,7 @@ async function serverMetadata(
     pending = oidc
       .discovery(new URL(issuer), clientId, undefined, oidc.None(), {
         [oidc.customFetch]: guardedFetch(http, 'Token endpoint discovery'),
-        execute: insecureAllowed(target, issuer) ? [oidc.allowInsecureRequests] : [],
+        execute: insecureAllowed(target.endpoint, issuer) ? [oidc.allowInsecureRequests] : [],
         timeout: Math.ceil(timeoutMs / 1000) + 1,
       })
       .then((config) => ({ ...config.serverMetadata() }))
@@ -339,7 +339,8 @@ async function configuration(
   const config = new oidc.Configuration(meta, clientId, undefined, oidc.None());
   config[oidc.customFetch] = guardedFetch(http, what);
   config.timeout = Math.ceil((http.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000) + 1;
-  if (insecureAllowed(target, meta.token_endpoint ?? target.issuer)) oidc.allowInsecureRequests(config);
+  if (insecureAllowed(target.endpoint, meta.token_endpoint ?? target.issuer))
+    oidc.allowInsecureRequests(config);
   return config;
 }
 

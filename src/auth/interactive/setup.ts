@@ -5,7 +5,7 @@
 import * as oidc from 'openid-client';
 import type { ResolvedConfig } from '../../config/types.js';
 import { ConfigError, DHCoreError } from '../../errors.js';
-import { DHCORE_SCOPE, isLoopbackUrl, mapOAuthError } from '../oauth.js';
+import { DHCORE_SCOPE, insecureAllowed, mapOAuthError } from '../oauth.js';
 
 /** Scopes asked for: identity, DHCore's `credentials`, and a refresh token where the server needs offline_access. */
 export const INTERACTIVE_SCOPES = ['openid', 'profile', DHCORE_SCOPE, 'offline_access'] as const;
@@ -17,11 +17,6 @@ export interface InteractiveSetup {
   clientId: string;
   scope: string;
   issuer: string;
-}
-
-/** Plain http only to loopback hosts, or when the DHCore endpoint itself is http (the token lifecycle's rule). */
-function insecureAllowed(endpoint: string, url: string): boolean {
-  return endpoint.startsWith('http://') || isLoopbackUrl(url);
 }
 
 async function serverClientId(endpoint: string): Promise<string | undefined> {
