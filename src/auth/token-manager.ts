@@ -116,6 +116,18 @@ interface Held {
   refreshAtMs: number | undefined;
 }
 
+const NOTHING_HELD: Held = {
+  access: undefined,
+  refresh: undefined,
+  expiresAtMs: undefined,
+  refreshAtMs: undefined,
+};
+
+/** The held access token if it has not expired (an unknown expiry counts as valid until a 401). */
+function validAccess(h: Held, nowMs: number): string | undefined {
+  return h.expiresAtMs === undefined || nowMs < h.expiresAtMs ? h.access : undefined;
+}
+
 export function patFingerprint(pat: string): string {
   // node:crypto is fetched here, not imported: loading it costs ≈4 ms of cold start that an oauth2 profile
   // (no PAT) never needs.
@@ -194,14 +206,12 @@ export class TokenManager {
       // Only reuse a saved token that was exchanged from this very PAT.
       const fp = cfg.get(PAT_FINGERPRINT_KEY);
       const ok = access !== undefined && this.#pat !== undefined && fp === patFingerprint(this.#pat);
-      return ok
-        ? { access, refresh: undefined, ...times }
-        : { access: undefined, refresh: undefined, expiresAtMs: undefined, refreshAtMs: undefined };
+      return ok ? { access, refresh: undefined, ...times } : NOTHING_HELD;
     }
     if (cfg.authMethod === 'oauth2' || cfg.authMethod === 'access_token_only') {
       return { access, refresh, ...times };
     }
-    return { access: undefined, refresh: undefined, expiresAtMs: undefined, refreshAtMs: undefined };
+    return NOTHING_HELD;
   }
 
   /** A valid access token (exchange/refresh as needed, single-flight). */
@@ -216,28 +226,24 @@ export class TokenManager {
 
   async #slowAccessToken(): Promise<string> {
     const h = this.#held;
-    const now = Date.now();
-    const valid = h.access !== undefined && (h.expiresAtMs === undefined || now < h.expiresAtMs);
+    const valid = validAccess(h, Date.now());
     if (!REFRESHABLE.has(this.authMethod)) {
       if (h.access === undefined) throw this.#noTokenError();
-      if (!valid) {
+      if (valid === undefined) {
         throw new AuthError(
           'auth_token_expired',
           `The access token of profile "${this.profile}" has expired and auth method access_token_only cannot refresh it: run 'dhcore login' (or provide DHCORE_REFRESH_TOKEN or a personal access token).`,
         );
       }
-      return h.access;
+      return valid;
     }
-    if (!valid) return this.#singleFlight({ mode: 'needed' });
+    if (valid === undefined) return this.#singleFlight({ mode: 'needed' });
     // Still valid but inside the refresh window: refresh ahead, fall back to the current token on failure.
     try {
       return await this.#singleFlight({ mode: 'ahead' });
     } catch (err) {
-      const still = this.#held.access;
-      if (
-        still !== undefined &&
-        (this.#held.expiresAtMs === undefined || Date.now() < this.#held.expiresAtMs)
-      ) {
+      const still = validAccess(this.#held, Date.now());
+      if (still !== undefined) {
         this.#log(
           `refresh ahead of expiry failed (${errorCode(err)}); using the current token until it expires`,
         );
@@ -261,14 +267,8 @@ export class TokenManager {
     }
     const rejected = opts.rejectedToken;
     if (rejected !== undefined) {
-      const h = this.#held;
-      if (
-        h.access !== undefined &&
-        h.access !== rejected &&
-        (h.expiresAtMs === undefined || Date.now() < h.expiresAtMs)
-      ) {
-        return h.access;
-      }
+      const current = validAccess(this.#held, Date.now());
+      if (current !== undefined && current !== rejected) return current;
       return this.#singleFlight({ mode: 'rejected', rejected });
     }
     return this.#singleFlight({ mode: 'forced' });
