@@ -32,6 +32,7 @@
  * token is tied to its PAT by `dhcore_pat_sha256` (a 16-hex-digit SHA-256 prefix, not the PAT), so a changed
  * PAT invalidates a saved token.
  */
+import { TOKEN_FILE_KEYS } from '../config/keys.js';
 import type { AuthMethod, ResolvedConfig } from '../config/types.js';
 import { AuthError, DHCoreError } from '../errors.js';
 import {
@@ -56,14 +57,7 @@ const loadOAuth = () => {
 export const PAT_FINGERPRINT_KEY = 'dhcore_pat_sha256';
 
 /** Keys we write for a token set (DESIGN §4), plus the PAT fingerprint. */
-export const MANAGED_TOKEN_KEYS = [
-  'dhcore_access_token',
-  'dhcore_refresh_token',
-  'dhcore_id_token',
-  'dhcore_expires_at',
-  'dhcore_refresh_at',
-  PAT_FINGERPRINT_KEY,
-] as const;
+export const MANAGED_TOKEN_KEYS = [...TOKEN_FILE_KEYS, PAT_FINGERPRINT_KEY] as const;
 
 export interface TokenManagerOptions {
   config: ResolvedConfig;
