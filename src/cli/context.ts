@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import type { ResolveOptions } from '../config/resolve.js';
+import type { IniDocument } from '../config/ini.js';
+import { CURRENT_ENVIRONMENT_KEY } from '../config/keys.js';
+import { configFilePath, type ResolveOptions } from '../config/resolve.js';
 import { AuthError, ConfigError, DHCoreError, HttpError } from '../errors.js';
 
 /** Options every command accepts (declared once on the root program). */
@@ -32,6 +34,40 @@ export function resolveOptionsOf(cmd: Command): ResolveOptions {
     ...(g.config ? { configFile: g.config } : {}),
     ...(g.env ? { profile: g.env } : {}),
   };
+}
+
+/** The config file the command works on: `--config`, else `$DH_CONFIG`, else `~/.dhcore.ini`. */
+export function configFileOf(cmd: Command): string {
+  return globalOptions(cmd).config?.trim() || configFilePath(process.env);
+}
+
+/** Environment (section) names in file order; `[DEFAULT]` is not one. */
+export function environmentsIn(doc: IniDocument | null): string[] {
+  return doc ? doc.sections() : [];
+}
+
+/** The file's `[DEFAULT] current_environment`, if set. */
+export function currentEnvironmentIn(doc: IniDocument | null): string | undefined {
+  const value = doc?.get('DEFAULT', CURRENT_ENVIRONMENT_KEY)?.trim();
+  return value ? value : undefined;
+}
+
+/** "known environments: a, b" or a hint to register one. */
+export function knownList(doc: IniDocument | null, file: string): string {
+  const known = environmentsIn(doc);
+  return known.length > 0
+    ? `known environments: ${known.join(', ')}`
+    : `${file} has no environments yet; run 'dhcore register <endpoint>'`;
+}
+
+/** Throw `config_unknown_profile` unless `name` is an environment (section other than DEFAULT) of `doc`. */
+export function requireEnvironment(doc: IniDocument | null, name: string, file: string): void {
+  if (doc?.hasSection(name) && name !== 'DEFAULT') return;
+  throw new ConfigError(
+    'config_unknown_profile',
+    `Unknown environment '${name}' in ${file}; ${knownList(doc, file)}. Add it with 'dhcore register <endpoint> -e ${name}'.`,
+    { file },
+  );
 }
 
 export function printJson(value: unknown): void {

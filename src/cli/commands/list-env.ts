@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { chooseAuthMethod, readConfigDocument } from '../../config/resolve.js';
 import { redactUrl } from '../../redact.js';
 import { profileValues } from '../../store/profile-store.js';
-import { globalOptions, printJson } from '../context.js';
-import { configFileOf, currentEnvironmentIn, environmentsIn } from './register.js';
+import { configFileOf, currentEnvironmentIn, environmentsIn, globalOptions, printJson } from '../context.js';
 
 /** One row of `dhcore list-env`: never a secret, only which kind of credentials the profile holds. */
 export interface EnvironmentRow {

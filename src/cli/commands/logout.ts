@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { logout } from '../../auth/login.js';
-import { CURRENT_ENVIRONMENT_KEY } from '../../config/keys.js';
 import { chooseProfile } from '../../config/location.js';
-import { configFilePath, readConfigDocument } from '../../config/resolve.js';
-import { globalOptions, printJson } from '../context.js';
+import { readConfigDocument } from '../../config/resolve.js';
+import { configFileOf, currentEnvironmentIn, globalOptions, printJson } from '../context.js';
 
 /**
  * `dhcore logout` — remove the tokens dhcore stored in the profile (access/refresh/id token, expiry keys,
@@ -27,9 +26,9 @@ Examples:
     )
     .action(async (opts: { keepPat?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const file = g.config?.trim() || configFilePath(process.env);
+      const file = configFileOf(cmd);
       const doc = readConfigDocument(file);
-      const { profile } = chooseProfile(g.env, process.env, doc?.get('DEFAULT', CURRENT_ENVIRONMENT_KEY));
+      const { profile } = chooseProfile(g.env, process.env, currentEnvironmentIn(doc));
       const removed = doc?.hasSection(profile)
         ? await logout({ file, profile, keepPat: opts.keepPat === true })
         : [];

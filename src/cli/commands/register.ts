@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import type { IniDocument } from '../../config/ini.js';
 import { CURRENT_ENVIRONMENT_KEY, isSecretKey } from '../../config/keys.js';
-import { configFilePath, readConfigDocument, unwrapQuoted } from '../../config/resolve.js';
+import { readConfigDocument, unwrapQuoted } from '../../config/resolve.js';
 import { ConfigError, DHCoreError, HttpError } from '../../errors.js';
 import { redactUrl } from '../../redact.js';
 import { editConfigFile } from '../../store/config-file.js';
-import { globalOptions, printJson } from '../context.js';
+import { configFileOf, globalOptions, printJson } from '../context.js';
 
 /**
  * `dhcore register <endpoint>`: read a DHCore's public configuration and write it as an environment
@@ -37,30 +37,6 @@ export const OPENID_KEYS = [
 ] as const;
 
 const FETCH_TIMEOUT_MS = 15_000;
-
-/** The config file the command works on: `--config`, else `$DH_CONFIG`, else `~/.dhcore.ini`. */
-export function configFileOf(cmd: Command): string {
-  return globalOptions(cmd).config?.trim() || configFilePath(process.env);
-}
-
-/** Environment (section) names in file order; `[DEFAULT]` is not one. */
-export function environmentsIn(doc: IniDocument | null): string[] {
-  return doc ? doc.sections() : [];
-}
-
-/** The file's `[DEFAULT] current_environment`, if set. */
-export function currentEnvironmentIn(doc: IniDocument | null): string | undefined {
-  const value = doc?.get('DEFAULT', CURRENT_ENVIRONMENT_KEY)?.trim();
-  return value ? value : undefined;
-}
-
-/** "known environments: a, b" or a hint to register one. */
-export function knownList(doc: IniDocument | null, file: string): string {
-  const known = environmentsIn(doc);
-  return known.length > 0
-    ? `known environments: ${known.join(', ')}`
-    : `${file} has no environments yet; run 'dhcore register <endpoint>'`;
-}
 
 /** Validate and normalise an endpoint typed by the user: scheme required, quotes, blanks and trailing `/` removed. */
 export function normaliseEndpoint(raw: string): string {

@@ -2,9 +2,13 @@ import type { Command } from 'commander';
 import { CURRENT_ENVIRONMENT_KEY } from '../../config/keys.js';
 import { readConfigDocument } from '../../config/resolve.js';
 import { editConfigFile } from '../../store/config-file.js';
-import { globalOptions, printJson } from '../context.js';
-import { configFileOf, currentEnvironmentIn } from './register.js';
-import { unknownEnvironment } from './use.js';
+import {
+  configFileOf,
+  currentEnvironmentIn,
+  globalOptions,
+  printJson,
+  requireEnvironment,
+} from '../context.js';
 
 export function register(program: Command): void {
   program
@@ -25,10 +29,9 @@ Examples:
     .action(async (nameArg: string, _opts: unknown, cmd: Command) => {
       const file = configFileOf(cmd);
       const name = nameArg.trim();
-      const doc = readConfigDocument(file);
-      if (!doc?.hasSection(name) || name === 'DEFAULT') throw unknownEnvironment(name, doc, file);
+      requireEnvironment(readConfigDocument(file), name, file);
       const wasCurrent = await editConfigFile(file, (d) => {
-        if (!d.hasSection(name)) throw unknownEnvironment(name, d, file);
+        requireEnvironment(d, name, file);
         d.removeSection(name);
         const current = currentEnvironmentIn(d);
         if (current !== name) return false;

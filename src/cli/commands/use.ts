@@ -1,10 +1,14 @@
 import type { Command } from 'commander';
 import { CURRENT_ENVIRONMENT_KEY } from '../../config/keys.js';
 import { readConfigDocument } from '../../config/resolve.js';
-import { ConfigError } from '../../errors.js';
 import { editConfigFile } from '../../store/config-file.js';
-import { globalOptions, printJson } from '../context.js';
-import { configFileOf, currentEnvironmentIn, knownList } from './register.js';
+import {
+  configFileOf,
+  currentEnvironmentIn,
+  globalOptions,
+  printJson,
+  requireEnvironment,
+} from '../context.js';
 
 export function register(program: Command): void {
   program
@@ -26,10 +30,9 @@ Examples:
       const file = configFileOf(cmd);
       const name = nameArg.trim();
       // Fail before taking the lock when the name is plainly unknown.
-      const doc = readConfigDocument(file);
-      if (!doc?.hasSection(name) || name === 'DEFAULT') throw unknownEnvironment(name, doc, file);
+      requireEnvironment(readConfigDocument(file), name, file);
       const previous = await editConfigFile(file, (d) => {
-        if (!d.hasSection(name)) throw unknownEnvironment(name, d, file);
+        requireEnvironment(d, name, file);
         const before = currentEnvironmentIn(d);
         d.set('DEFAULT', CURRENT_ENVIRONMENT_KEY, name);
         return before;
@@ -49,16 +52,4 @@ Examples:
         );
       }
     });
-}
-
-export function unknownEnvironment(
-  name: string,
-  doc: Parameters<typeof knownList>[0],
-  file: string,
-): ConfigError {
-  return new ConfigError(
-    'config_unknown_profile',
-    `Unknown environment '${name}' in ${file}; ${knownList(doc, file)}. Add it with 'dhcore register <endpoint> -e ${name}'.`,
-    { file },
-  );
 }
