@@ -8,6 +8,7 @@
 import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
 import { DHCoreError } from '../errors.js';
+import { keyedQueue } from './queue.js';
 
 export interface LockOptions {
   /** A lock whose holder has not touched it for this long is stale (ms, default 4000, min 2000). */
@@ -28,25 +29,8 @@ export class LockUnavailableError extends Error {
   }
 }
 
-const queues = new Map<string, Promise<unknown>>();
-
-/** Run `fn` while holding the in-process queue for `key`. */
-async function inProcess<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const previous = queues.get(key) ?? Promise.resolve();
-  let release!: () => void;
-  const mine = new Promise<void>((r) => {
-    release = r;
-  });
-  const tail = previous.then(() => mine);
-  queues.set(key, tail);
-  await previous.catch(() => {});
-  try {
-    return await fn();
-  } finally {
-    release();
-    if (queues.get(key) === tail) queues.delete(key);
-  }
-}
+/** Run `fn` while holding the in-process queue for a file. */
+const inProcess = keyedQueue();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -19,6 +19,7 @@ import { CURRENT_ENVIRONMENT_KEY } from '../config/keys.js';
 import { ConfigError } from '../errors.js';
 import { warnOnce } from '../warnings.js';
 import type { LockOptions } from './lock.js';
+import { keyedQueue } from './queue.js';
 
 // Not `import … from 'node:fs'`: its ESM namespace costs ≈2 ms of cold start (see config/resolve.ts).
 const fsp = process.getBuiltinModule('node:fs').promises;
@@ -283,15 +284,5 @@ export function applyChange(doc: IniDocument, profile: string, change: ProfileCh
   for (const k of change.delete ?? []) doc.delete(profile, k.toLowerCase());
 }
 
-const memoryQueues = new Map<string, Promise<unknown>>();
-
-async function withMemoryQueue<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const previous = memoryQueues.get(key) ?? Promise.resolve();
-  const run = previous.catch(() => {}).then(fn);
-  memoryQueues.set(key, run);
-  try {
-    return await run;
-  } finally {
-    if (memoryQueues.get(key) === run) memoryQueues.delete(key);
-  }
-}
+/** Serializes in-memory updates per file+profile (the file lock does it for file updates). */
+const withMemoryQueue = keyedQueue();
