@@ -53,7 +53,7 @@ export function currentEnvironmentIn(doc: IniDocument | null): string | undefine
 }
 
 /** "known environments: a, b" or a hint to register one. */
-export function knownList(doc: IniDocument | null, file: string): string {
+function knownList(doc: IniDocument | null, file: string): string {
   const known = environmentsIn(doc);
   return known.length > 0
     ? `known environments: ${known.join(', ')}`

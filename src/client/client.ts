@@ -23,7 +23,7 @@ const { inspect } = process.getBuiltinModule('node:util');
 const ABSOLUTE = /^[a-z][a-z\d+\-.]*:/i;
 
 /** Does `target` carry a scheme (`https://…`, `http://…`, `data:…`)? Anything else is a path on the endpoint. */
-export function isAbsoluteUrl(target: string): boolean {
+function isAbsoluteUrl(target: string): boolean {
   return ABSOLUTE.test(target);
 }
 
@@ -31,12 +31,12 @@ export function isAbsoluteUrl(target: string): boolean {
  * `endpoint` + `path`, keeping any path prefix of the endpoint (`https://host/dhcore` + `/api/auth`). A path
  * always gets a leading `/`, so `@evil.example` can never become the authority of the URL.
  */
-export function joinEndpoint(endpoint: string, path: string): string {
+function joinEndpoint(endpoint: string, path: string): string {
   return path.charCodeAt(0) === 47 /* '/' */ ? endpoint + path : `${endpoint}/${path}`;
 }
 
 /** `scheme://host[:port]` of a URL, or `null` for anything without a network origin (or unparsable). */
-export function originOf(url: string | URL): string | null {
+function originOf(url: string | URL): string | null {
   try {
     const origin = (typeof url === 'string' ? new URL(url) : url).origin;
     return origin === 'null' ? null : origin;
@@ -46,7 +46,7 @@ export function originOf(url: string | URL): string | null {
 }
 
 /** True for hosts that only reach this machine: `localhost`, `*.localhost`, 127.0.0.0/8, `::1`. */
-export function isLoopbackHostname(hostname: string): boolean {
+function isLoopbackHostname(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (h === 'localhost' || h.endsWith('.localhost') || h === '::1') return true;
   if (/^127(\.\d{1,3}){3}$/.test(h)) return true;
@@ -54,7 +54,7 @@ export function isLoopbackHostname(hostname: string): boolean {
 }
 
 /** Would a secret sent to `url` travel unencrypted over the network (plain http, not loopback)? */
-export function isInsecureTransport(url: string): boolean {
+function isInsecureTransport(url: string): boolean {
   try {
     const u = new URL(url);
     return u.protocol === 'http:' && !isLoopbackHostname(u.hostname);
@@ -64,7 +64,7 @@ export function isInsecureTransport(url: string): boolean {
 }
 
 /** `origin + pathname` only: what logs and messages may show of a URL (query strings can hold secrets). */
-export function describeUrl(url: string): string {
+function describeUrl(url: string): string {
   try {
     const u = new URL(url);
     return u.origin === 'null' ? `${u.protocol}…` : `${u.origin}${u.pathname}`;
@@ -88,7 +88,7 @@ export type Logger = (message: string) => void;
  * The logger to use: the caller's, else a `debug` namespace when `DEBUG` is set and enables it, else none.
  * `debug` is only imported when `DEBUG` is set, so a normal start pays nothing for it.
  */
-export async function resolveLogger(
+async function resolveLogger(
   option: Logger | undefined,
   namespace: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
@@ -101,7 +101,7 @@ export async function resolveLogger(
 }
 
 /** Milliseconds since `start` (a `performance.now()` reading), rounded to 0.1 ms. */
-export function elapsed(start: number): string {
+function elapsed(start: number): string {
   return `${Math.round((performance.now() - start) * 10) / 10} ms`;
 }
 
@@ -175,9 +175,9 @@ function timeoutOf(opts: ClientOptions): number {
 // ---- Client ----------------------------------------------------------------------------------------------
 
 /** Default per-request timeout (ms) of {@link createClient}. */
-export const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_TIMEOUT_MS = 30_000;
 /** Default number of redirects {@link DHCoreClient.fetch} follows (the same as `fetch`). */
-export const DEFAULT_MAX_REDIRECTS = 20;
+const DEFAULT_MAX_REDIRECTS = 20;
 
 /** Options of {@link createClient}: everything {@link resolveConfig} takes, plus transport settings. */
 export interface ClientOptions extends ResolveOptions {

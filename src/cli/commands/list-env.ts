@@ -5,7 +5,7 @@ import { profileValues } from '../../store/profile-store.js';
 import { configFileOf, currentEnvironmentIn, environmentsIn, globalOptions, printJson } from '../context.js';
 
 /** One row of `dhcore list-env`: never a secret, only which kind of credentials the profile holds. */
-export interface EnvironmentRow {
+interface EnvironmentRow {
   name: string;
   endpoint: string | null;
   current: boolean;

@@ -20,7 +20,7 @@ import { configFileOf, globalOptions, printJson } from '../context.js';
  */
 
 /** OpenID provider metadata copied into the profile, each as `oauth2_<name>`. */
-export const OPENID_KEYS = [
+const OPENID_KEYS = [
   'issuer',
   'authorization_endpoint',
   'token_endpoint',
@@ -39,7 +39,7 @@ export const OPENID_KEYS = [
 const FETCH_TIMEOUT_MS = 15_000;
 
 /** Validate and normalise an endpoint typed by the user: scheme required, quotes, blanks and trailing `/` removed. */
-export function normaliseEndpoint(raw: string): string {
+function normaliseEndpoint(raw: string): string {
   const value = unwrapQuoted(raw.trim()).replace(/\/+$/, '');
   let url: URL | undefined;
   try {

@@ -8,7 +8,7 @@ import { redactUrl } from '../../redact.js';
 import { EXIT, globalOptions, printJson, printTable, resolveOptionsOf } from '../context.js';
 
 /** The offline part of `dhcore status`: what resolution decided. Never includes a secret value. */
-export function offlineStatus(config: ResolvedConfig) {
+function offlineStatus(config: ResolvedConfig) {
   return {
     profile: config.profile,
     configFile: config.configFile,
@@ -22,7 +22,7 @@ export function offlineStatus(config: ResolvedConfig) {
 }
 
 /** What `GET <endpoint>/api/auth` said about the credentials. Never includes a secret value. */
-export interface OnlineStatus {
+interface OnlineStatus {
   /** Did DHCore answer at all? */
   reachable: boolean;
   /** true: 2xx; false: 401/403 or the token could not be obtained; null: unknown (server unreachable or failing). */
@@ -42,7 +42,7 @@ export interface OnlineStatus {
 const ONLINE_TIMEOUT_MS = 10_000;
 
 /** Call `/api/auth` with the profile's credentials (exchanging/refreshing them as any client would). */
-export async function onlineStatus(opts: ResolveOptions, config: ResolvedConfig): Promise<OnlineStatus> {
+async function onlineStatus(opts: ResolveOptions, config: ResolvedConfig): Promise<OnlineStatus> {
   const out: OnlineStatus = {
     reachable: false,
     authenticated: null,
@@ -161,7 +161,7 @@ Examples:
 }
 
 /** Which credential keys are set and where they came from; the rest of the profile only as a count. */
-export function describeCredentials(sources: Readonly<Record<string, string>>): string {
+function describeCredentials(sources: Readonly<Record<string, string>>): string {
   const known = new Set<string>([...CREDENTIAL_KEYS, ...CONFIG_KEYS].map((k) => k.toLowerCase()));
   const credentials = CREDENTIAL_KEYS.map((k) => k.toLowerCase())
     .filter((key) => sources[key] !== undefined && key !== 'dhcore_expires_at')

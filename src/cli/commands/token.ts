@@ -51,7 +51,7 @@ Examples:
 }
 
 /** `export NAME='value'` lines, single-quoted so `eval` never expands anything in a value. */
-export function envLines(endpoint: string, accessToken: string, expiresAt: string | undefined): string {
+function envLines(endpoint: string, accessToken: string, expiresAt: string | undefined): string {
   const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
   const vars: Array<[string, string]> = [
     ['DHCORE_ENDPOINT', endpoint],
