@@ -288,3 +288,21 @@ aws_session_token = ${secrets.aws}-session
     expect(JSON.stringify(cfg)).toContain('alice');
   });
 });
+
+describe('endpoint user info', () => {
+  it('is refused with the password hidden, naming DHCORE_USER / DHCORE_PASSWORD', () => {
+    let caught: unknown;
+    try {
+      resolveConfig({
+        configFile: '/nonexistent/dhcore.ini',
+        env: { DHCORE_ENDPOINT: 'https://bob:pw-7f3e9a@x.example' },
+      });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).code).toBe('config_invalid_endpoint');
+    expect((caught as Error).message).toContain('DHCORE_PASSWORD');
+    expect((caught as Error).message).not.toContain('pw-7f3e9a');
+  });
+});

@@ -144,11 +144,19 @@ function validateEndpoint(
     );
   }
   const endpoint = raw.trim().replace(/\/+$/, '');
+  const key = source === 'file' ? 'dhcore_endpoint' : 'DHCORE_ENDPOINT';
   if (!/^https?:\/\/[^\s/?#]+/i.test(endpoint)) {
-    const key = source === 'file' ? 'dhcore_endpoint' : 'DHCORE_ENDPOINT';
     throw new ConfigError(
       'config_invalid_endpoint',
       `${key} ${describeSource(source, file, profile)} is "${redactUrl(endpoint)}": it must start with http:// or https:// (for example https://${suggestHost(endpoint)}).`,
+      { file },
+    );
+  }
+  // Credentials in the URL would bypass every rule about where secrets go (and fetch refuses them anyway).
+  if (/^https?:\/\/[^/?#]*@/i.test(endpoint)) {
+    throw new ConfigError(
+      'config_invalid_endpoint',
+      `${key} ${describeSource(source, file, profile)} is "${redactUrl(endpoint)}": it must not carry a user name or password; put them in DHCORE_USER / DHCORE_PASSWORD (dhcore_user / dhcore_password) instead.`,
       { file },
     );
   }

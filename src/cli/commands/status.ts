@@ -12,7 +12,7 @@ function offlineStatus(config: ResolvedConfig) {
   return {
     profile: config.profile,
     configFile: config.configFile,
-    endpoint: redactUrl(config.endpoint),
+    endpoint: config.endpoint, // resolution refuses user info in the endpoint
     issuer: redactUrl(config.issuer),
     clientId: config.clientId ?? null,
     authMethod: config.authMethod,
@@ -78,7 +78,7 @@ async function onlineStatus(opts: ResolveOptions, config: ResolvedConfig): Promi
     } else {
       out.error = {
         code: 'http_error',
-        message: `${redactUrl(config.endpoint)}/api/auth answered HTTP ${res.status}; is ${redactUrl(config.endpoint)} a DHCore endpoint?`,
+        message: `${config.endpoint}/api/auth answered HTTP ${res.status}; is ${config.endpoint} a DHCore endpoint?`,
       };
     }
   } catch (err) {
