@@ -304,3 +304,17 @@ describe('methods that cannot refresh say so', () => {
     }
   });
 });
+
+describe('URLs in error messages', () => {
+  it('hide user info of the endpoint (https://user:pass@host)', async () => {
+    const { exchangePat } = await import('../src/auth/oauth.js');
+    const url = 'https://user:sekret-password@127.0.0.1:9';
+    const err = await exchangePat({ endpoint: url, issuer: url, clientId: 'c' }, PAT).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DHCoreError);
+    expect((err as Error).message).toContain('https://***@127.0.0.1:9');
+    expect((err as Error).message).not.toContain('sekret-password');
+  });
+});

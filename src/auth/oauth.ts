@@ -8,10 +8,12 @@
  *   JSON without a usable `access_token` → `HttpError` `token_response_invalid`;
  * - an OAuth error answer (`invalid_grant`, …) → `AuthError` with `oauthError` set;
  * - plain `http://` to a non-loopback host while the endpoint is https → `ConfigError` `config_insecure_url`.
- * openid-client errors are never attached as `cause`: they can carry the token response body.
+ * openid-client errors are never attached as `cause`: they can carry the token response body. URLs in
+ * messages have any user info (`https://user:pass@host`) hidden.
  */
 import * as oidc from 'openid-client';
 import { AuthError, ConfigError, DHCoreError, HttpError } from '../errors.js';
+import { redactUrl } from '../redact.js';
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const PAT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:pat';
@@ -104,7 +106,7 @@ function assertTransportAllowed(target: OAuthTarget, url: string, key: string): 
   if (url.startsWith('http://') && !insecureAllowed(target.endpoint, url)) {
     throw new ConfigError(
       'config_insecure_url',
-      `${key} ${url} uses plain http while the endpoint uses https; use https (http is only allowed for loopback hosts).`,
+      `${key} ${redactUrl(url)} uses plain http while the endpoint uses https; use https (http is only allowed for loopback hosts).`,
     );
   }
 }
@@ -123,12 +125,13 @@ export function redactExcerpt(text: string, max = 160): string {
 function guardedFetch(http: HttpOptions, what: string): oidc.CustomFetch {
   const base = http.fetch ?? fetch;
   const timeoutMs = http.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  return async (url, options) => {
+  return async (rawUrl, options) => {
+    const url = redactUrl(rawUrl);
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     let res: Response;
     try {
-      res = await base(url, { ...options, signal });
+      res = await base(rawUrl, { ...options, signal });
     } catch (err) {
       throw transportError(url, err, timeout.aborted, timeoutMs, what);
     }
@@ -187,7 +190,8 @@ function transportError(
 }
 
 /** Map anything openid-client throws to our typed errors (never keeping its error as cause). */
-export function mapOAuthError(err: unknown, what: string, url: string): DHCoreError {
+export function mapOAuthError(err: unknown, what: string, rawUrl: string): DHCoreError {
+  const url = redactUrl(rawUrl);
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof DHCoreError) return e;
   }
@@ -322,7 +326,7 @@ async function serverMetadata(
   if (!meta.token_endpoint) {
     throw new ConfigError(
       'config_no_token_endpoint',
-      `The discovery document of ${issuer} names no token_endpoint; set OAUTH2_TOKEN_ENDPOINT.`,
+      `The discovery document of ${redactUrl(issuer)} names no token_endpoint; set OAUTH2_TOKEN_ENDPOINT.`,
     );
   }
   assertTransportAllowed(target, meta.token_endpoint, 'token_endpoint');
@@ -384,11 +388,8 @@ async function grant(
   if (typeof res.access_token !== 'string' || res.access_token === '') {
     throw new HttpError(
       'token_response_invalid',
-      `${what} failed: ${url} answered without an access_token.`,
-      {
-        status: 200,
-        url,
-      },
+      `${what} failed: ${redactUrl(url)} answered without an access_token.`,
+      { status: 200, url: redactUrl(url) },
     );
   }
   return toIssued(res);

@@ -5,6 +5,7 @@
 import * as oidc from 'openid-client';
 import type { ResolvedConfig } from '../../config/types.js';
 import { ConfigError, DHCoreError } from '../../errors.js';
+import { redactUrl } from '../../redact.js';
 import { DHCORE_SCOPE, insecureAllowed, mapOAuthError } from '../oauth.js';
 
 /** Scopes asked for: identity, DHCore's `credentials`, and a refresh token where the server needs offline_access. */
@@ -41,14 +42,14 @@ export async function interactiveSetup(config: ResolvedConfig, what: string): Pr
   if (!clientId) {
     throw new ConfigError(
       'config_missing_client_id',
-      `No OAuth client id for profile '${config.profile}': run 'dhcore register ${config.endpoint} -e ${config.profile}', or set DHCORE_CLIENT_ID.`,
+      `No OAuth client id for profile '${config.profile}': run 'dhcore register ${redactUrl(config.endpoint)} -e ${config.profile}', or set DHCORE_CLIENT_ID.`,
     );
   }
   const issuer = config.issuer;
   if (issuer.startsWith('http://') && !insecureAllowed(config.endpoint, issuer)) {
     throw new ConfigError(
       'config_insecure_url',
-      `DHCORE_ISSUER ${issuer} uses plain http while the endpoint uses https; use https.`,
+      `DHCORE_ISSUER ${redactUrl(issuer)} uses plain http while the endpoint uses https; use https.`,
     );
   }
   let configuration: oidc.Configuration;
@@ -65,7 +66,7 @@ export async function interactiveSetup(config: ResolvedConfig, what: string): Pr
     if (url?.startsWith('http://') && !insecureAllowed(config.endpoint, url)) {
       throw new ConfigError(
         'config_insecure_url',
-        `The OpenID configuration of ${issuer} names plain-http ${url}; refusing to send credentials over it.`,
+        `The OpenID configuration of ${redactUrl(issuer)} names plain-http ${redactUrl(url)}; refusing to send credentials over it.`,
       );
     }
   }
