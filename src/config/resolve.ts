@@ -96,7 +96,8 @@ export function chooseAuthMethod(get: (key: string) => string | undefined): Auth
   return 'none';
 }
 
-function profileValues(doc: IniDocument | null, profile: string): Record<string, string> | undefined {
+/** A profile's values (with `[DEFAULT]` inherited, without `current_environment`); undefined if it has no section. */
+export function profileValues(doc: IniDocument | null, profile: string): Record<string, string> | undefined {
   if (!doc?.hasSection(profile)) return undefined;
   const items = doc.items(profile);
   // current_environment lives in [DEFAULT] and is inherited by every section; it is not a profile key.

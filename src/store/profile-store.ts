@@ -15,7 +15,7 @@
  * `storage: 'memory'` never touches the file at all (values live in the process only).
  */
 import { IniDocument } from '../config/ini.js';
-import { CURRENT_ENVIRONMENT_KEY } from '../config/keys.js';
+import { profileValues } from '../config/resolve.js';
 import { ConfigError } from '../errors.js';
 import { warnOnce } from '../warnings.js';
 import type { LockOptions } from './lock.js';
@@ -101,7 +101,7 @@ export class ProfileStore {
   /** The profile's current values (file + in-memory overlay). A missing file or profile gives `{}`. */
   async read(): Promise<ProfileValues> {
     const doc = this.#storage === 'memory' ? null : await this.#readDocument();
-    return this.#withOverlay(doc ? profileValues(doc, this.profile) : {});
+    return this.#withOverlay(profileValues(doc, this.profile) ?? {});
   }
 
   /**
@@ -127,7 +127,7 @@ export class ProfileStore {
     fn: (current: ProfileValues) => Promise<{ result: T; change?: ProfileChange | undefined }>,
   ): Promise<UpdateResult<T>> {
     const doc = (await this.#readDocument()) ?? IniDocument.empty(this.file);
-    const { result, change } = await fn(this.#withOverlay(profileValues(doc, this.profile)));
+    const { result, change } = await fn(this.#withOverlay(profileValues(doc, this.profile) ?? {}));
     if (!change || isEmpty(change)) return { result, persisted: false, inMemory: false };
     applyChange(doc, this.profile, change);
     if (await this.#fileIsReadOnly()) {
@@ -170,7 +170,7 @@ export class ProfileStore {
   async #readDocumentQuietly(): Promise<ProfileValues> {
     try {
       const doc = await this.#readDocument();
-      return doc ? profileValues(doc, this.profile) : {};
+      return profileValues(doc, this.profile) ?? {};
     } catch {
       return {};
     }
@@ -268,14 +268,6 @@ function forget(overlay: Overlay, key: string): void {
 
 function isEmpty(change: ProfileChange): boolean {
   return Object.keys(change.set ?? {}).length === 0 && (change.delete ?? []).length === 0;
-}
-
-/** The profile's values, DEFAULT-inherited, without `current_environment`. */
-export function profileValues(doc: IniDocument, profile: string): ProfileValues {
-  if (!doc.hasSection(profile)) return {};
-  const items = doc.items(profile);
-  delete items[CURRENT_ENVIRONMENT_KEY];
-  return items;
 }
 
 /** Apply a change to a profile section (created if needed); deletes only keys the section itself holds. */

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { chooseAuthMethod, readConfigDocument } from '../../config/resolve.js';
+import { chooseAuthMethod, profileValues, readConfigDocument } from '../../config/resolve.js';
 import { redactUrl } from '../../redact.js';
-import { profileValues } from '../../store/profile-store.js';
 import { configFileOf, currentEnvironmentIn, environmentsIn, globalOptions, printJson } from '../context.js';
 
 /** One row of `dhcore list-env`: never a secret, only which kind of credentials the profile holds. */
@@ -32,7 +31,7 @@ Examples:
       const doc = readConfigDocument(file);
       const current = currentEnvironmentIn(doc);
       const rows: EnvironmentRow[] = environmentsIn(doc).map((name) => {
-        const values = doc ? profileValues(doc, name) : {};
+        const values = profileValues(doc, name) ?? {};
         return {
           name,
           endpoint: values.dhcore_endpoint === undefined ? null : redactUrl(values.dhcore_endpoint),
