@@ -3,8 +3,8 @@
  * One worker process of the multi-process test/benchmark (uses the BUILT dist). Configuration comes from
  * the environment like any program (DH_CONFIG, DHCORE_*). Modes (argv[2]):
  *
- *   refresh <n>     n forced refreshes, each by a fresh TokenManager (as n short-lived processes would)
- *   access <ms>     one long-lived TokenManager calling accessToken() in a loop for <ms> (a service)
+ *   refresh <n>     n forced refreshes, each by a fresh session (as n short-lived processes would)
+ *   access <ms>     one long-lived session calling accessToken() in a loop for <ms> (a service)
  *   crash           ProfileStore updates of section [w<pid>] forever (killed with SIGKILL by the test)
  *
  * Prints ONE JSON line: { mode, ops, errors: {code: count}, actions: {refreshed, exchanged, adopted},
@@ -12,7 +12,7 @@
  * Tokens are never printed, only hash prefixes to count distinct ones.
  */
 import { createHash } from 'node:crypto';
-import { TokenManager } from '../dist/auth/token-manager.js';
+import { openSession } from '../dist/auth/session.js';
 import { resolveConfig } from '../dist/config/resolve.js';
 import { ProfileStore } from '../dist/store/profile-store.js';
 
@@ -37,7 +37,7 @@ if (mode === 'refresh') {
   const n = Number(arg);
   for (let i = 0; i < n; i++) {
     try {
-      const tm = new TokenManager({ config: resolveConfig(), lock, logger });
+      const tm = await openSession({ config: resolveConfig(), lock, logger });
       tokens.add(fp(await tm.refresh()));
       ops++;
     } catch (err) {
@@ -46,7 +46,7 @@ if (mode === 'refresh') {
   }
 } else if (mode === 'access') {
   const until = Date.now() + Number(arg);
-  const tm = new TokenManager({ config: resolveConfig(), lock, logger });
+  const tm = await openSession({ config: resolveConfig(), lock, logger });
   while (Date.now() < until) {
     try {
       tokens.add(fp(await tm.accessToken()));

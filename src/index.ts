@@ -10,14 +10,23 @@
  * This entry point stays light: the OAuth client, the file lock and the dev server are loaded only when
  * needed (the dev server lives at `dhcore-credentials/dev-server`).
  */
-import { withCurrentProfile } from './client/client.js';
 import { resolveConfig as resolveFromSources } from './config/resolve.js';
 import type { ResolvedConfig, ResolveOptions } from './config/types.js';
+import { withCurrentProfile } from './profiles/current.js';
 
 export type { ClientOptions, DHCoreClient, Logger } from './client/client.js';
 export { createClient } from './client/client.js';
 export type { AuthMethod, ResolvedConfig, ResolveOptions, ValueSource } from './config/types.js';
-export { AuthError, ConfigError, DHCoreError, HttpError } from './errors.js';
+export type { ErrorCategory, ErrorCode } from './errors.js';
+export {
+  AuthError,
+  ConfigError,
+  DHCoreError,
+  ERROR_CODES,
+  EXIT_CODES,
+  HttpError,
+  UsageError,
+} from './errors.js';
 export type { ProfileFileOptions, SetCurrentProfileOptions } from './parity.js';
 export { getCredentialsAndConfig, getCurrentProfile, refreshToken, setCurrentProfile } from './parity.js';
 

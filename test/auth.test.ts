@@ -1,13 +1,13 @@
 /**
  * The OAuth layer against a small misbehaving local server: exact DHCore parameters, discovery cache,
- * every failure of issue 4 point 6 as a typed error with nothing written and old tokens kept, and the
+ * every token-endpoint failure (unreachable, slow, 5xx, HTML, malformed, refused) as a typed error with nothing written and old tokens kept, and the
  * invalid_grant fallback to the environment's refresh token / PAT.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { clearDiscoveryCache } from '../src/auth/oauth.js';
-import { TokenManager } from '../src/auth/token-manager.js';
+import { clearDiscoveryCache } from '../src/auth/oidc.js';
+import { openSession } from '../src/auth/session.js';
 import { AuthError, ConfigError, DHCoreError, HttpError } from '../src/errors.js';
 import { resetMemoryStore } from '../src/store/profile-store.js';
 import { configFor, type FakeServer, fakeTokenServer, sendJson, tempConfig } from './helpers/auth.js';
@@ -66,7 +66,7 @@ describe('token requests carry exactly DHCore parameters', () => {
       sendJson(res, 200, ok(f.grant_type === 'refresh_token' ? 'at-2' : 'at-1', { refresh_token: 'rt-2' }));
     });
     const env = { DHCORE_ENDPOINT: s.url, DHCORE_CLIENT_ID: 'cli', DHCORE_PERSONAL_ACCESS_TOKEN: PAT };
-    const tm = new TokenManager({ config: configFor(tmp.file, env), env });
+    const tm = await openSession({ config: configFor(tmp.file, env), env });
     expect(await tm.accessToken()).toBe('at-1');
     const exchange = s.requests.filter((r) => r.path === '/token');
     expect(exchange).toHaveLength(1);
@@ -79,7 +79,7 @@ describe('token requests carry exactly DHCore parameters', () => {
     });
 
     expiredOauth2Profile(s.url);
-    const tm2 = new TokenManager({ config: configFor(tmp.file, { DHCORE_ENDPOINT: s.url }), env: {} });
+    const tm2 = await openSession({ config: configFor(tmp.file, { DHCORE_ENDPOINT: s.url }), env: {} });
     expect(await tm2.accessToken()).toBe('at-2');
     const refresh = s.requests.filter((r) => r.path === '/token')[1]!;
     expect(form(refresh.body)).toEqual({
@@ -100,13 +100,13 @@ describe('token requests carry exactly DHCore parameters', () => {
       DHCORE_PERSONAL_ACCESS_TOKEN: PAT,
       OAUTH2_TOKEN_ENDPOINT: `${s.url}/token`,
     };
-    expect(await new TokenManager({ config: configFor(tmp.file, env), env }).accessToken()).toBe('at-x');
+    expect(await (await openSession({ config: configFor(tmp.file, env), env })).accessToken()).toBe('at-x');
     expect(s.requests.map((r) => r.path)).toEqual(['/token']);
 
     const env2 = { ...env, OAUTH2_TOKEN_ENDPOINT: undefined, DHCORE_ISSUER: s.url };
     const t2 = tempConfig();
     try {
-      expect(await new TokenManager({ config: configFor(t2.file, env2), env: env2 }).accessToken()).toBe(
+      expect(await (await openSession({ config: configFor(t2.file, env2), env: env2 })).accessToken()).toBe(
         'at-x',
       );
     } finally {
@@ -122,7 +122,7 @@ describe('token requests carry exactly DHCore parameters', () => {
       DHCORE_PERSONAL_ACCESS_TOKEN: PAT,
       OAUTH2_TOKEN_ENDPOINT: 'http://auth.example.com/token',
     };
-    const err = await new TokenManager({ config: configFor(tmp.file, env), env })
+    const err = await (await openSession({ config: configFor(tmp.file, env), env }))
       .accessToken()
       .catch((e) => e);
     expect(err).toBeInstanceOf(ConfigError);
@@ -181,7 +181,7 @@ describe('failures: typed error, nothing written, old tokens kept', () => {
     it(c.name, async () => {
       const url = await c.setup();
       const before = expiredOauth2Profile(url);
-      const tm = new TokenManager({ config: configFor(tmp.file, {}), env: {}, timeoutMs: 400 });
+      const tm = await openSession({ config: configFor(tmp.file, {}), env: {}, timeoutMs: 400 });
       const err = await tm.refresh().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(c.cls);
       expect((err as DHCoreError).code).toBe(c.code);
@@ -199,14 +199,14 @@ describe('failures: typed error, nothing written, old tokens kept', () => {
       tmp.file,
       `[__default]\ndhcore_endpoint = ${s.url}\ndhcore_client_id = cli\ndhcore_access_token = ${AT_OLD}\ndhcore_refresh_token = ${RT_FILE}\ndhcore_expires_at = ${soon}\n`,
     );
-    const tm = new TokenManager({ config: configFor(tmp.file, {}), env: {} });
+    const tm = await openSession({ config: configFor(tmp.file, {}), env: {} });
     // 60 s left < 300 s window → refresh ahead; it fails, the valid token is still returned.
     expect(await tm.accessToken()).toBe(AT_OLD);
     expect(s.requests.filter((r) => r.path === '/token')).toHaveLength(1);
   });
 });
 
-describe('invalid_grant fallback (DESIGN §5)', () => {
+describe('invalid_grant fallback', () => {
   function grantServer(accepts: (f: Record<string, string>) => boolean) {
     return fake((_q, res, body) => {
       const f = form(body);
@@ -220,7 +220,7 @@ describe('invalid_grant fallback (DESIGN §5)', () => {
     const s = await grantServer((f) => f.refresh_token === 'rt-env');
     expiredOauth2Profile(s.url);
     const env = { DHCORE_REFRESH_TOKEN: 'rt-env' };
-    const tm = new TokenManager({ config: configFor(tmp.file, env), env });
+    const tm = await openSession({ config: configFor(tmp.file, env), env });
     expect(await tm.accessToken()).toBe('at-for-rt-env');
     const tried = s.requests.filter((r) => r.path === '/token').map((r) => form(r.body).refresh_token);
     expect(tried).toEqual([RT_FILE, 'rt-env']);
@@ -232,7 +232,7 @@ describe('invalid_grant fallback (DESIGN §5)', () => {
     expiredOauth2Profile(s.url);
     const env = { DHCORE_PERSONAL_ACCESS_TOKEN: PAT };
     // Resolved from the file alone (oauth2); the PAT is only in the environment the manager falls back to.
-    const tm = new TokenManager({ config: configFor(tmp.file, {}), env });
+    const tm = await openSession({ config: configFor(tmp.file, {}), env });
     expect(await tm.accessToken()).toBe('at-for-pat');
     const text = readFileSync(tmp.file, 'utf8');
     expect(text).not.toContain(PAT); // the env PAT is never written
@@ -241,7 +241,7 @@ describe('invalid_grant fallback (DESIGN §5)', () => {
   it("without a fallback: AuthError auth_invalid_grant that says to run 'dhcore login'", async () => {
     const s = await grantServer(() => false);
     const before = expiredOauth2Profile(s.url);
-    const tm = new TokenManager({ config: configFor(tmp.file, {}), env: {} });
+    const tm = await openSession({ config: configFor(tmp.file, {}), env: {} });
     const err = await tm.accessToken().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AuthError);
     expect(err).toMatchObject({ code: 'auth_invalid_grant', oauthError: 'invalid_grant' });
@@ -253,7 +253,7 @@ describe('invalid_grant fallback (DESIGN §5)', () => {
     const s = await grantServer(() => false);
     writeFileSync(tmp.file, '');
     const env = { DHCORE_ENDPOINT: s.url, DHCORE_CLIENT_ID: 'cli', DHCORE_PERSONAL_ACCESS_TOKEN: PAT };
-    const tm = new TokenManager({ config: configFor(tmp.file, env), env });
+    const tm = await openSession({ config: configFor(tmp.file, env), env });
     const err = await tm.accessToken().catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'auth_invalid_grant', oauthError: 'invalid_grant' });
     expect((err as Error).message).toContain('$DHCORE_PERSONAL_ACCESS_TOKEN was refused');
@@ -264,13 +264,13 @@ describe('invalid_grant fallback (DESIGN §5)', () => {
 describe('methods that cannot refresh say so', () => {
   it('access_token_only, basic, none', async () => {
     const base = { DHCORE_ENDPOINT: 'http://127.0.0.1:9' };
-    const at = new TokenManager({ config: configFor(tmp.file, { ...base, DHCORE_ACCESS_TOKEN: AT_OLD }) });
+    const at = await openSession({ config: configFor(tmp.file, { ...base, DHCORE_ACCESS_TOKEN: AT_OLD }) });
     expect(at.authMethod).toBe('access_token_only');
     expect(await at.accessToken()).toBe(AT_OLD); // no expiry known: used as is
-    await expect(at.refresh()).rejects.toMatchObject({ code: 'auth_cannot_refresh' });
+    await expect(at.refresh()).rejects.toMatchObject({ code: 'auth_not_refreshable' });
     await expect(at.refresh()).rejects.toThrow(/access_token_only cannot refresh/);
 
-    const expired = new TokenManager({
+    const expired = await openSession({
       config: configFor(tmp.file, {
         ...base,
         DHCORE_ACCESS_TOKEN: AT_OLD,
@@ -279,19 +279,19 @@ describe('methods that cannot refresh say so', () => {
     });
     await expect(expired.accessToken()).rejects.toMatchObject({ code: 'auth_token_expired' });
 
-    const basic = new TokenManager({
+    const basic = await openSession({
       config: configFor(tmp.file, { ...base, DHCORE_USER: 'u', DHCORE_PASSWORD: 'secret-password' }),
     });
     expect(basic.authMethod).toBe('basic');
     await expect(basic.accessToken()).rejects.toThrow(/basic/);
     await expect(basic.refresh()).rejects.toBeInstanceOf(AuthError);
 
-    const none = new TokenManager({ config: configFor(tmp.file, base) });
+    const none = await openSession({ config: configFor(tmp.file, base) });
     await expect(none.accessToken()).rejects.toMatchObject({ code: 'auth_no_token' });
   });
 
   it('never shows a secret through inspect or JSON', async () => {
-    const tm = new TokenManager({
+    const tm = await openSession({
       config: configFor(tmp.file, {
         DHCORE_ENDPOINT: 'http://127.0.0.1:9',
         DHCORE_ACCESS_TOKEN: AT_OLD,
@@ -307,7 +307,7 @@ describe('methods that cannot refresh say so', () => {
 
 describe('URLs in error messages', () => {
   it('hide user info of the endpoint (https://user:pass@host)', async () => {
-    const { exchangePat } = await import('../src/auth/oauth.js');
+    const { exchangePat } = await import('../src/auth/grants.js');
     const url = 'https://user:sekret-password@127.0.0.1:9';
     const err = await exchangePat({ endpoint: url, issuer: url, clientId: 'c' }, PAT).then(
       () => undefined,

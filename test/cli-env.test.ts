@@ -21,7 +21,7 @@ describe('dhcore register', () => {
     const res = await runCli(['register', server().endpoint], { env });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
-    expect(res.stdout).toContain("Registered environment 'dhcore-dev-server'");
+    expect(res.stdout).toContain("Registered profile 'dhcore-dev-server'");
     const d = doc();
     // Default name: the server's dhcore_name.
     expect(d.sections()).toEqual(['dhcore-dev-server']);
@@ -95,7 +95,7 @@ describe('dhcore register', () => {
 
     const forced = await runCli(['register', server().endpoint, '-e', 'prod', '--force'], { env });
     expect(forced.code).toBe(0);
-    expect(forced.stdout).toContain("Replaced environment 'prod'");
+    expect(forced.stdout).toContain("Replaced profile 'prod'");
     expect(doc().get('prod', 'dhcore_endpoint')).toBe(server().endpoint);
     expect(doc().get('prod', 'dhcore_access_token')).toBeUndefined();
     expect(read()).not.toContain('OLD-SECRET-TOKEN-1234');
@@ -108,7 +108,7 @@ describe('dhcore register', () => {
     );
     const res = await runCli(['register', server().endpoint, '-e', 'dev'], { env });
     expect(res.code).toBe(0);
-    expect(res.stdout).toContain("Updated environment 'dev'");
+    expect(res.stdout).toContain("Updated profile 'dev'");
     expect(res.stdout).not.toContain('KEEP-ME');
     expect(doc().get('dev', 'dhcore_refresh_token')).toBe('KEEP-ME-REFRESH-5678');
     expect(doc().get('dev', 'dhcore_client_id')).toBe(server().clientId);
@@ -157,7 +157,7 @@ describe('dhcore register', () => {
     const down = await runCli(['register', `http://127.0.0.1:${port}`], { env });
     expect(down.code).toBe(5);
     expect(down.stderr.trim().split('\n')).toHaveLength(1);
-    expect(down.stderr).toMatch(/Cannot reach .*ECONNREFUSED.*that it is up/);
+    expect(down.stderr).toMatch(/cannot reach .*ECONNREFUSED.*that it is up/);
 
     const notDhcore = await runCli(['register', `${server().endpoint}/api`], { env });
     expect(notDhcore.code).toBe(5);
@@ -260,7 +260,7 @@ describe('dhcore list-env', () => {
     const res = await runCli(['list-env'], { env });
     expect(res.code).toBe(0);
     expect(res.stdout).toBe('');
-    expect(res.stderr).toMatch(/No environments in .* run 'dhcore register <endpoint>'/);
+    expect(res.stderr).toMatch(/No profiles in .* run 'dhcore register <endpoint>'/);
     const json = await runCli(['list-env', '--json'], { env });
     expect(JSON.parse(json.stdout)).toMatchObject({ current: null, environments: [] });
   });
@@ -283,7 +283,7 @@ describe('dhcore use', () => {
     expect(res.code).toBe(3);
     expect(res.stdout).toBe('');
     expect(res.stderr).toBe(
-      `dhcore: Unknown environment 'qa' in ${home().configFile}; known environments: prod, staging, local. Add it with 'dhcore register <endpoint> -e qa'.\n`,
+      `dhcore: Unknown profile 'qa' in ${home().configFile}; known profiles: prod, staging, local. Add it with 'dhcore register <endpoint> -e qa'.\n`,
     );
     expect(read()).toBe(THREE);
   });
@@ -311,7 +311,7 @@ describe('dhcore remove', () => {
     writeFileSync(home().configFile, THREE);
     const res = await runCli(['remove', 'staging'], { env });
     expect(res.code).toBe(0);
-    expect(res.stdout).toMatch(/Removed environment 'staging'.*dhcore use <name>/);
+    expect(res.stdout).toMatch(/Removed profile 'staging'.*dhcore use <name>/);
     const d = doc();
     expect(d.sections()).toEqual(['prod', 'local']);
     expect(d.get('DEFAULT', 'current_environment')).toBeUndefined();
@@ -337,7 +337,7 @@ describe('dhcore remove', () => {
     writeFileSync(home().configFile, THREE);
     const res = await runCli(['remove', 'nope'], { env });
     expect(res.code).toBe(3);
-    expect(res.stderr).toMatch(/Unknown environment 'nope'.*known environments: prod, staging, local/);
+    expect(res.stderr).toMatch(/Unknown profile 'nope'.*known profiles: prod, staging, local/);
     expect(read()).toBe(THREE);
   });
 });

@@ -23,7 +23,10 @@ describe('public exports of dhcore-credentials', () => {
         'AuthError',
         'ConfigError',
         'DHCoreError',
+        'ERROR_CODES',
+        'EXIT_CODES',
         'HttpError',
+        'UsageError',
         'createClient',
         'getCredentialsAndConfig',
         'getCurrentProfile',
@@ -32,7 +35,26 @@ describe('public exports of dhcore-credentials', () => {
         'setCurrentProfile',
       ].sort(),
     );
-    for (const fn of Object.values(mod)) expect(typeof fn).toBe('function');
+    for (const [name, value] of Object.entries(mod)) {
+      expect(typeof value).toBe(name === 'ERROR_CODES' || name === 'EXIT_CODES' ? 'object' : 'function');
+    }
+  });
+
+  it('ERROR_CODES gives every code a category with an exit code and a one-line meaning', async () => {
+    const { ERROR_CODES, EXIT_CODES } = (await import(pathToFileURL(join(DIST, 'index.js')).href)) as {
+      ERROR_CODES: Record<string, { category: string; meaning: string }>;
+      EXIT_CODES: Record<string, number>;
+    };
+    expect(Object.keys(ERROR_CODES).length).toBeGreaterThan(40);
+    for (const [code, entry] of Object.entries(ERROR_CODES)) {
+      expect(code).toMatch(/^[a-z]+(_[a-z]+)+$/);
+      expect(EXIT_CODES[entry.category], code).toBeTypeOf('number');
+      expect(entry.meaning).toMatch(/^[A-Z].*\.$/);
+      expect(entry.meaning).not.toContain('\n');
+    }
+    expect(EXIT_CODES).toEqual({ unexpected: 1, usage: 2, config: 3, auth: 4, network: 5, cancelled: 130 });
+    expect(ERROR_CODES.usage_conflicting_flags?.category).toBe('usage');
+    expect(ERROR_CODES.auth_not_refreshable?.category).toBe('auth');
   });
 
   it('error classes share one base with a stable code', async () => {
@@ -167,7 +189,7 @@ process.stdout.write(Object.keys(h).join(','));`;
         expect(r.stdout).toBe('Authorization');
         return readFileSync(log, 'utf8');
       };
-      const tokenManager = /\/dist\/chunks\/token-manager-\w+\.js/;
+      const tokenManager = /\/dist\/chunks\/lifecycle-\w+\.js/;
       const basic = run('b');
       expect(basic).toContain('/dist/index.js');
       for (const heavy of HEAVY) expect(basic).not.toContain(`/node_modules/${heavy}/`);

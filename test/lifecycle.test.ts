@@ -4,8 +4,9 @@
  */
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { clearDiscoveryCache } from '../src/auth/oauth.js';
-import { PAT_FINGERPRINT_KEY, patFingerprint, TokenManager } from '../src/auth/token-manager.js';
+import { clearDiscoveryCache } from '../src/auth/oidc.js';
+import { openSession } from '../src/auth/session.js';
+import { PAT_FINGERPRINT_KEY, patFingerprint } from '../src/auth/token-record.js';
 import { resetMemoryStore } from '../src/store/profile-store.js';
 import { configFor, loginTokens, serverEnv, tempConfig } from './helpers/auth.js';
 import { apiGet, useDevServer } from './helpers/dev-server.js';
@@ -40,7 +41,7 @@ describe('PAT exchange', () => {
     writeFileSync(tmp.file, '# my comment\n[other]\nkey = value\n', { mode: 0o600 });
     const env = serverEnv(s, { DHCORE_PERSONAL_ACCESS_TOKEN: s.pat });
     const before = grants(EXCHANGE);
-    const tm = new TokenManager({ config: configFor(tmp.file, env), env });
+    const tm = await openSession({ config: configFor(tmp.file, env), env });
     const token = await tm.accessToken();
     expect(grants(EXCHANGE)).toBe(before + 1);
     expect((await apiGet(s, '/api/auth', `Bearer ${token}`)).status).toBe(200);
@@ -56,22 +57,22 @@ describe('PAT exchange', () => {
     expect(v[PAT_FINGERPRINT_KEY]).toBe(patFingerprint(s.pat));
     expect(v.dhcore_refresh_token).toBeUndefined(); // a PAT gets none
     expect(v.aws_access_key_id).toBeTypeOf('string'); // extra credential fields under their own names
-    expect(tm.credentials().aws_secret_access_key).toBe(v.aws_secret_access_key);
+    expect(tm.storeCredentials().aws_secret_access_key).toBe(v.aws_secret_access_key);
   });
 
   it('a still-valid exchanged token in the file is reused by the next process; a changed PAT is not', async () => {
     const s = server();
     const env = serverEnv(s, { DHCORE_PERSONAL_ACCESS_TOKEN: s.pat });
-    const first = await new TokenManager({ config: configFor(tmp.file, env), env }).accessToken();
+    const first = await (await openSession({ config: configFor(tmp.file, env), env })).accessToken();
     const before = grants(EXCHANGE);
-    const next = new TokenManager({ config: configFor(tmp.file, env), env });
+    const next = await openSession({ config: configFor(tmp.file, env), env });
     expect(await next.accessToken()).toBe(first);
     expect(grants(EXCHANGE)).toBe(before);
 
     // Same token, but saved for another PAT: it must not be used with this one.
     const text = readFileSync(tmp.file, 'utf8').replace(patFingerprint(s.pat), patFingerprint('another-pat'));
     writeFileSync(tmp.file, text);
-    const changed = new TokenManager({ config: configFor(tmp.file, env), env });
+    const changed = await openSession({ config: configFor(tmp.file, env), env });
     expect(await changed.accessToken()).not.toBe(first);
     expect(grants(EXCHANGE)).toBe(before + 1);
   });
@@ -79,7 +80,7 @@ describe('PAT exchange', () => {
   it('re-exchanges once the token is due (a PAT has no refresh token)', async () => {
     const s = server();
     const env = serverEnv(s, { DHCORE_PERSONAL_ACCESS_TOKEN: s.pat });
-    const tm = new TokenManager({ config: configFor(tmp.file, env), env });
+    const tm = await openSession({ config: configFor(tmp.file, env), env });
     const first = await tm.accessToken();
     const before = grants(EXCHANGE);
     await sleepUntil(Date.parse(tm.state().expiresAt!) + 10);
@@ -98,7 +99,7 @@ describe('refresh with rotation', () => {
       DHCORE_ACCESS_TOKEN: login.accessToken,
       DHCORE_REFRESH_TOKEN: login.refreshToken,
     });
-    const tm = new TokenManager({ config: configFor(tmp.file, env), env });
+    const tm = await openSession({ config: configFor(tmp.file, env), env });
     expect(tm.authMethod).toBe('oauth2');
     const before = grants('refresh_token');
     const at1 = await tm.refresh();
@@ -114,7 +115,7 @@ describe('refresh with rotation', () => {
     // Three more "processes" in a row, each from the file: every rotation is accepted (no reuse).
     let last = at1;
     for (let i = 0; i < 3; i++) {
-      const next = new TokenManager({ config: configFor(tmp.file, env), env });
+      const next = await openSession({ config: configFor(tmp.file, env), env });
       const at = await next.refresh();
       expect(at).not.toBe(last);
       last = at;
@@ -127,7 +128,7 @@ describe('refresh with rotation', () => {
     const s = server();
     const login = await loginTokens(s);
     const env = serverEnv(s, { DHCORE_REFRESH_TOKEN: login.refreshToken });
-    const tm = new TokenManager({ config: configFor(tmp.file, env), env });
+    const tm = await openSession({ config: configFor(tmp.file, env), env });
     const at1 = await tm.accessToken(); // refresh token only: obtains one
     const { refreshAt, expiresAt } = tm.state();
     const before = grants('refresh_token');
@@ -144,7 +145,7 @@ describe('refresh with rotation', () => {
     const s = server();
     const login = await loginTokens(s);
     const env = serverEnv(s, { DHCORE_REFRESH_TOKEN: login.refreshToken });
-    const tm = new TokenManager({ config: configFor(tmp.file, env), env });
+    const tm = await openSession({ config: configFor(tmp.file, env), env });
     const before = s.stats().tokenRequests;
     const tokens = await Promise.all(Array.from({ length: 50 }, () => tm.accessToken()));
     expect(new Set(tokens).size).toBe(1);
@@ -155,9 +156,9 @@ describe('refresh with rotation', () => {
     const s = server();
     const login = await loginTokens(s);
     const env = serverEnv(s, { DHCORE_REFRESH_TOKEN: login.refreshToken });
-    const a = new TokenManager({ config: configFor(tmp.file, env), env });
+    const a = await openSession({ config: configFor(tmp.file, env), env });
     await a.accessToken();
-    const b = new TokenManager({ config: configFor(tmp.file, env), env }); // same file state as a
+    const b = await openSession({ config: configFor(tmp.file, env), env }); // same file state as a
     const bOld = await b.accessToken();
     const aNew = await a.refresh(); // a rotates
     const before = s.stats().tokenRequests;
@@ -183,7 +184,7 @@ describe('file not writable', () => {
     const onWarning = (w: Error) => warnings.push(w.message);
     process.on('warning', onWarning);
     try {
-      const tm = new TokenManager({ config: configFor(tmp.file, {}), env: {} });
+      const tm = await openSession({ config: configFor(tmp.file, {}), env: {} });
       const a1 = await tm.refresh();
       const a2 = await tm.refresh(); // uses the rotated refresh token kept in memory
       const a3 = await tm.refresh();

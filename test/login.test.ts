@@ -35,7 +35,7 @@ async function signInOverHttp(cli: LiveCli): Promise<Response> {
 }
 
 describe('dhcore login (browser flow, completed over HTTP)', () => {
-  it('saves access, refresh and id token with expiry in the DESIGN §4 format', async () => {
+  it('saves access, refresh and id token with expiry in the saved-token format (docs/ARCHITECTURE.md)', async () => {
     const env = await registeredHome(server(), home());
     await withCli(['login', '--no-browser', '--json'], { env }, async (cli) => {
       // The browser's last hop: the CLI's loopback server answers with the success page.
@@ -66,7 +66,7 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
       );
       const p = profileOf(home().configFile);
       expect(Date.parse(p.dhcore_expires_at!)).toBe(Date.parse(out.expiresAt));
-      // 1 h token: refresh 300 s before expiry (DESIGN §5).
+      // 1 h token: refresh 300 s before expiry.
       expect(Date.parse(p.dhcore_expires_at!) - Date.parse(p.dhcore_refresh_at!)).toBe(300_000);
       // The credentials scope adds store credentials, saved under their own names.
       expect(p.aws_access_key_id).toBeTruthy();
@@ -214,7 +214,7 @@ describe('dhcore login --device (completed over HTTP)', () => {
 describe('dhcore login: usage and configuration errors name the fix', () => {
   it('--pat with --device is refused', async () => {
     const res = await runCli(['login', '--device', '--pat', 'x'], { env: cleanEnv(home().home) });
-    expect(res.code).toBe(3);
+    expect(res.code).toBe(2);
     expect(res.stderr).toBe(
       "dhcore: --pat cannot be combined with --device or --no-browser: run 'dhcore login --pat <token>' or 'dhcore login --device'.\n",
     );
@@ -231,7 +231,7 @@ describe('dhcore login: usage and configuration errors name the fix', () => {
   it('a bad --timeout is refused', async () => {
     const env = await registeredHome(server(), home());
     const res = await runCli(['login', '--timeout', 'soon'], { env });
-    expect(res.code).toBe(3);
+    expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/--timeout must be a positive number of seconds/);
   });
 

@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TokenManager } from '../src/auth/token-manager.js';
+import { openSession } from '../src/auth/session.js';
 import { IniDocument } from '../src/config/ini.js';
 import type { DevServer } from '../src/dev-server/index.js';
 import { configFor, loginTokens, tempConfig } from './helpers/auth.js';
@@ -69,7 +69,7 @@ describe(`${PROCESSES} processes, one profile, rotating refresh tokens`, () => {
     expect((s.stats().byGrant.refresh_token ?? 0) - before).toBe(rotations); // one request per rotation
     checkFile();
     // The chain is still alive: the saved refresh token works for the next process.
-    const tm = new TokenManager({ config: configFor(tmp.file, {}), env: {} });
+    const tm = await openSession({ config: configFor(tmp.file, {}), env: {} });
     await expect(tm.refresh()).resolves.toBeTypeOf('string');
   });
 

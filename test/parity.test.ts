@@ -5,7 +5,6 @@
 import { lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { setCurrentProfileOverride } from '../src/client/client.js';
 import {
   AuthError,
   ConfigError,
@@ -16,6 +15,7 @@ import {
   resolveConfig,
   setCurrentProfile,
 } from '../src/index.js';
+import { setCurrentProfileOverride } from '../src/profiles/current.js';
 import { isolatedEnv, tempIni } from './client-helpers.js';
 import { loginTokens, serverEnv, tokenProfile } from './helpers/auth.js';
 import { useDevServer } from './helpers/dev-server.js';

@@ -80,7 +80,7 @@ dhcore_endpoint = https://fromoption.example
       () => resolveConfig({ configFile, env: {}, profile: 'nope' }),
       'config_unknown_profile',
     );
-    expect(err.message).toContain('"nope"');
+    expect(err.message).toContain("'nope'");
     expect(err.message).toContain('__default, fromfile, fromenv, fromoption');
     expect(readFileSync(configFile, 'utf8')).toBe(file);
     const viaEnv = expectConfigError(

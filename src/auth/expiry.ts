@@ -1,5 +1,5 @@
 /**
- * Token lifetime arithmetic (DESIGN §5), pure and clock-injected so it can be tested exactly.
+ * Token lifetime arithmetic (docs/ARCHITECTURE.md, "Token lifecycle"), pure and clock-injected so it can be tested exactly.
  *
  * - Lifetime = `expires_in` at issuance, else `exp − iat` of a JWT access token.
  * - Refresh window = min(300 s, lifetime / 2): a token is refreshed once less than that is left, so a

@@ -12,13 +12,17 @@
  * itself (unless `keepPat`). Everything else — endpoint, other keys, comments,
  * other profiles — stays. Tokens are not revoked at the server.
  */
-import { isSecretKey } from '../config/keys.js';
+import { CURRENT_ENVIRONMENT_KEY, isSecretKey } from '../config/keys.js';
+import { chooseProfile, configFilePath } from '../config/location.js';
+import { readConfigDocument } from '../config/resolve.js';
 import type { ResolvedConfig } from '../config/types.js';
-import { DHCoreError } from '../errors.js';
+import { AuthError, DHCoreError } from '../errors.js';
+import { type HttpOptions, httpOf } from '../net/http.js';
 import { ProfileStore } from '../store/profile-store.js';
 import { formatInstant, timesAtIssuance } from './expiry.js';
-import { exchangePat, type IssuedTokens } from './oauth.js';
-import { MANAGED_TOKEN_KEYS, tokenChange } from './token-manager.js';
+import { exchangePat, type IssuedTokens } from './grants.js';
+import { targetOf } from './oidc.js';
+import { MANAGED_TOKEN_KEYS, tokenChange } from './token-record.js';
 
 /** Configuration keys saved with a login when they did not come from the file. */
 const PORTABLE_CONFIG_KEYS = [
@@ -40,24 +44,24 @@ export interface LoginResult {
 }
 
 /** Exchange `pat` and save it, the tokens and the configuration used into the profile (created if needed). */
-export function loginWithPat(opts: {
-  config: ResolvedConfig;
-  pat: string;
-  fetch?: typeof fetch;
-  timeoutMs?: number;
-}): Promise<LoginResult> {
+export function loginWithPat(
+  opts: { config: ResolvedConfig; pat: string } & HttpOptions,
+): Promise<LoginResult> {
   const { config, pat } = opts;
-  const target = {
-    endpoint: config.endpoint,
-    issuer: config.issuer,
-    tokenEndpoint: config.tokenEndpoint,
-    clientId: config.clientId,
-  };
-  const http = {
-    ...(opts.fetch ? { fetch: opts.fetch } : {}),
-    ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
-  };
-  return saveLogin(config, () => exchangePat(target, pat, http), { pat });
+  const http = httpOf(opts);
+  return saveLogin(
+    config,
+    () =>
+      exchangePat(targetOf(config), pat, http).catch((err: unknown) => {
+        if (!(err instanceof AuthError) || err.oauthError !== 'invalid_grant') throw err;
+        throw new AuthError(
+          'auth_invalid_grant',
+          `The personal access token was refused (invalid_grant: unknown, expired or revoked); nothing was saved. Create a new one in DHCore and run 'dhcore login --pat -' again.`,
+          { oauthError: 'invalid_grant' },
+        );
+      }),
+    { pat },
+  );
 }
 
 /**
@@ -73,7 +77,7 @@ export function saveInteractiveLogin(
 }
 
 /**
- * Both logins save the same way: under the file lock, the tokens as the lifecycle saves them (DESIGN §4),
+ * Both logins save the same way: under the file lock, the tokens as the lifecycle saves them (token-record.ts),
  * plus the non-secret configuration that did not come from the file. Failing to write is an error here,
  * not a memory fallback: the whole point of logging in is to save.
  */
@@ -118,13 +122,42 @@ async function saveLogin(
   };
 }
 
-/** A secret handed out with a token response (DESIGN §4 extra fields), not a `dhcore_*`/`oauth2_*` setting. */
+/** A secret handed out with a token response (a store credential), not a `dhcore_*`/`oauth2_*` setting. */
 function isStoreCredentialKey(key: string): boolean {
   return !key.startsWith('dhcore_') && !key.startsWith('oauth2_') && isSecretKey(key);
 }
 
-/** Remove the stored tokens (and the PAT unless `keepPat`) from a profile; returns the removed key names. */
-export async function logout(opts: { file: string; profile: string; keepPat?: boolean }): Promise<string[]> {
+/** What {@link logout} removed. */
+export interface LogoutResult {
+  profile: string;
+  configFile: string;
+  /** Key names removed (none when the profile is not in the file). */
+  removed: string[];
+}
+
+/**
+ * Remove the stored tokens (and the PAT unless `keepPat`) from the profile chosen as everywhere (option >
+ * `$DH_NAME` > current profile > `__default`). Needs no endpoint and no network.
+ */
+export async function logout(
+  opts: {
+    configFile?: string;
+    profile?: string;
+    env?: Readonly<Record<string, string | undefined>>;
+    keepPat?: boolean;
+  } = {},
+): Promise<LogoutResult> {
+  const env = opts.env ?? process.env;
+  const file = opts.configFile?.trim() || configFilePath(env);
+  const doc = readConfigDocument(file);
+  const { profile } = chooseProfile(opts.profile, env, doc?.get('DEFAULT', CURRENT_ENVIRONMENT_KEY));
+  const removed = doc?.hasSection(profile)
+    ? await removeTokens({ file, profile, keepPat: opts.keepPat === true })
+    : [];
+  return { profile, configFile: file, removed };
+}
+
+async function removeTokens(opts: { file: string; profile: string; keepPat: boolean }): Promise<string[]> {
   const store = new ProfileStore({ file: opts.file, profile: opts.profile });
   const keys: string[] = [...MANAGED_TOKEN_KEYS];
   if (!opts.keepPat) keys.push('dhcore_personal_access_token');

@@ -11,8 +11,7 @@ import { successPage } from '../auth/interactive/pages.js';
 import { interactiveSetup, LoginCancelledError } from '../auth/interactive/setup.js';
 import { type LoginResult, saveInteractiveLogin } from '../auth/login.js';
 import { resolveConfig } from '../config/resolve.js';
-import { ConfigError } from '../errors.js';
-import { DEFAULT_LOGIN_TIMEOUT_S, type InteractiveFlags } from './commands/login.js';
+import { type InteractiveFlags, loginTimeoutSeconds } from './commands/login.js';
 import { globalOptions, printJson, resolveOptionsOf } from './context.js';
 
 /** Styling for stderr: only on a TTY, and never when NO_COLOR is set (https://no-color.org). */
@@ -49,18 +48,6 @@ function progress(text: () => string): { stop: () => void } {
   };
 }
 
-function seconds(flags: InteractiveFlags): number {
-  if (flags.timeout === undefined) return DEFAULT_LOGIN_TIMEOUT_S;
-  const value = Number(flags.timeout);
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new ConfigError(
-      'usage_bad_timeout',
-      `--timeout must be a positive number of seconds, not "${flags.timeout}" (for example --timeout 600).`,
-    );
-  }
-  return value;
-}
-
 async function openBrowser(url: string, say: (line: string) => void): Promise<void> {
   try {
     const child = await open(url, { wait: false });
@@ -73,7 +60,7 @@ async function openBrowser(url: string, say: (line: string) => void): Promise<vo
 
 /** Run the interactive login selected by `flags` for the profile the global options select. */
 export async function runInteractiveLogin(cmd: Command, flags: InteractiveFlags): Promise<void> {
-  const timeoutS = seconds(flags);
+  const timeoutS = loginTimeoutSeconds(flags);
   const config = resolveConfig(resolveOptionsOf(cmd));
   const json = globalOptions(cmd).json === true;
   const style = stderrStyle();

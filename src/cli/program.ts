@@ -19,6 +19,7 @@ Exit codes:
   3  configuration error (missing endpoint, bad INI syntax, unknown profile)
   4  authentication error (credentials refused or missing: run 'dhcore login')
   5  network or server error (DHCore or the token endpoint unreachable or misbehaving)
+  130 cancelled (Ctrl-C during login; nothing saved)
 
 Environment:
   DH_CONFIG   config file (default ~/.dhcore.ini)
@@ -38,11 +39,12 @@ export function buildProgram(): Command {
     .description('Working credentials for DHCore (DigitalHub) from your shell.')
     .version(packageVersion(), '-V, --version', 'print the dhcore-credentials version')
     .option('--config <file>', 'config file (default: $DH_CONFIG or ~/.dhcore.ini)')
-    .option('-e, --env <profile>', 'profile (environment) to use (default: $DH_NAME or the current one)')
+    .option('-e, --env <profile>', 'profile to use (default: $DH_NAME or the current one)')
     .option('--json', 'machine-readable JSON output')
     .option('--debug', 'print diagnostic detail to stderr (never secrets)')
-    .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', EXIT_HELP)
+    // Usage errors are reported by main.ts as one line; help text is still printed as usual.
+    .configureOutput({ outputError: () => {} })
     .exitOverride();
   registerStatus(program);
   registerRegister(program);

@@ -14,7 +14,7 @@
  * One deliberate leniency: a leading UTF-8 BOM is accepted (and written back), as Python does when it
  * reads with encoding 'utf-8-sig'; plain 'utf-8' Python would reject such a file.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, type ErrorCode } from '../errors.js';
 
 const DEFAULT_SECTION = 'DEFAULT';
 const MAX_INTERPOLATION_DEPTH = 10;
@@ -380,7 +380,7 @@ function scan(lines: Line[], file: string | undefined): ScanResult {
   let entryLines: string[] | undefined;
   let indentLevel = 0;
   let syntaxLine = 0;
-  const error = (code: string, line: number, message: string): ConfigError =>
+  const error = (code: ErrorCode, line: number, message: string): ConfigError =>
     new ConfigError(code, `${where(file, line)}: ${message}`, { file, line });
 
   for (let i = 0; i < lines.length; i++) {

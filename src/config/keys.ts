@@ -1,6 +1,6 @@
 /**
  * The DHCore configuration vocabulary. Environment names are upper-case; the INI file uses the same
- * names lower-cased (DESIGN §2).
+ * names lower-cased (docs/ARCHITECTURE.md, "Configuration").
  */
 
 /** Configuration keys: the environment beats the file. */

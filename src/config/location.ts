@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors.js';
 import { CURRENT_ENVIRONMENT_KEY, DEFAULT_PROFILE } from './keys.js';
 
 // A builtin through process.getBuiltinModule(), not an ESM import: shorter cold start (see resolve.ts).
@@ -31,3 +32,42 @@ export function chooseProfile(
 }
 
 export { CURRENT_ENVIRONMENT_KEY };
+
+/** Where the chosen profile's name came from, for messages. */
+const ORIGIN_TEXT: Record<ProfileOrigin, string> = {
+  option: '',
+  env: ' (from $DH_NAME)',
+  file: ' (from [DEFAULT] current_environment)',
+  default: '',
+};
+
+/**
+ * The one "unknown profile" error: names the file, the profiles it has, and the fix (`fix` replaces the
+ * default hint, for commands where adding the profile is not the answer).
+ */
+export function unknownProfileError(
+  profile: string,
+  file: string,
+  known: readonly string[],
+  opts: { origin?: ProfileOrigin; fix?: string } = {},
+): ConfigError {
+  const list = known.length > 0 ? `known profiles: ${known.join(', ')}` : 'the file has no profiles yet';
+  const fix = opts.fix ?? `Add it with 'dhcore register <endpoint> -e ${profile}'`;
+  return new ConfigError(
+    'config_unknown_profile',
+    `Unknown profile '${profile}'${ORIGIN_TEXT[opts.origin ?? 'option']} in ${file}; ${list}. ${fix}.`,
+    { file },
+  );
+}
+
+/** Refuse what cannot be a profile name: empty, `DEFAULT` (configparser's defaults section), brackets, line breaks. */
+export function validProfileName(name: string, fix: string): string {
+  const profile = name.trim();
+  if (!profile || /[[\]\r\n]/.test(profile) || profile === 'DEFAULT') {
+    throw new ConfigError(
+      'config_invalid_profile',
+      `"${name}" cannot be a profile name (use a non-empty name without brackets or line breaks, other than DEFAULT); ${fix}.`,
+    );
+  }
+  return profile;
+}

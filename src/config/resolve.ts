@@ -3,7 +3,7 @@ import { redactRecord, redactUrl } from '../redact.js';
 import { warnOnce } from '../warnings.js';
 import { IniDocument } from './ini.js';
 import { CONFIG_KEYS, CREDENTIAL_KEYS, CURRENT_ENVIRONMENT_KEY, URL_KEYS } from './keys.js';
-import { chooseProfile, configFilePath, type ProfileOrigin } from './location.js';
+import { chooseProfile, configFilePath, unknownProfileError } from './location.js';
 import type { AuthMethod, ResolvedConfig, ResolveOptions, ValueSource } from './types.js';
 
 export { configFilePath } from './location.js';
@@ -38,7 +38,7 @@ export function readConfigDocument(file: string): IniDocument | null {
 
 /**
  * Resolve which DHCore, profile, credentials and auth method apply — from options, environment and the
- * config file, exactly as the Python SDK does (DESIGN §2–§3). No network, no writes.
+ * config file, exactly as the Python SDK does (docs/ARCHITECTURE.md, "Configuration"). No network, no writes.
  *
  * @example
  * const cfg = resolveConfig({ profile: 'staging' });
@@ -79,14 +79,17 @@ export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
   }
 
   if (fileValues === undefined && origin !== 'default' && doc && values.dhcore_endpoint === undefined) {
-    throw unknownProfile(profile, origin, doc, configFile);
+    throw unknownProfileError(profile, configFile, doc.sections(), {
+      origin,
+      fix: `Use one of them with -e/--env, or run 'dhcore register <endpoint> -e ${profile}'`,
+    });
   }
   const endpoint = validateEndpoint(values.dhcore_endpoint, sources.dhcore_endpoint, configFile, profile);
   values.dhcore_endpoint = endpoint;
   return new Resolution(profile, configFile, doc !== null, endpoint, values, sources);
 }
 
-/** The auth method the merged credentials select; first match wins (DESIGN §3). */
+/** The auth method the merged credentials select; first match wins (docs/ARCHITECTURE.md, "Auth methods"). */
 export function chooseAuthMethod(get: (key: string) => string | undefined): AuthMethod {
   if (get('dhcore_personal_access_token')) return 'exchange';
   // A refresh token alone can still obtain an access token, so it selects oauth2 too.
@@ -168,18 +171,6 @@ function validateEndpoint(
 function suggestHost(endpoint: string): string {
   const rest = redactUrl(endpoint).replace(/^[a-z][a-z0-9+.-]*:\/\/|^\/\//i, '');
   return rest || 'dhcore.example.com';
-}
-
-function unknownProfile(profile: string, origin: ProfileOrigin, doc: IniDocument, file: string): ConfigError {
-  const known = doc.sections();
-  const how =
-    origin === 'env' ? ' (from $DH_NAME)' : origin === 'file' ? ' (from [DEFAULT] current_environment)' : '';
-  const list = known.length > 0 ? `known profiles: ${known.join(', ')}` : 'the file has no profiles';
-  return new ConfigError(
-    'config_unknown_profile',
-    `Profile "${profile}"${how} is not in ${file}; ${list}. Use one of them with -e/--env, or run 'dhcore register <endpoint> -e ${profile}'.`,
-    { file },
-  );
 }
 
 /** Immutable resolution result. Secret values live in a private field so they never show up when printed. */

@@ -1,4 +1,4 @@
-/** The five auth methods, in the order they are chosen (DESIGN §3). Part of the public contract. */
+/** The five auth methods, in the order they are chosen (docs/ARCHITECTURE.md, "Auth methods"). Part of the public contract. */
 export type AuthMethod = 'exchange' | 'oauth2' | 'access_token_only' | 'basic' | 'none';
 
 /** Where a resolved value came from. */

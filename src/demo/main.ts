@@ -1,7 +1,7 @@
 /**
  * `npm start`: the whole job on the embedded default, in one process and a temporary folder.
  *
- * Starts the dev server (a real oidc-provider), registers it as an environment exactly as
+ * Starts the dev server (a real oidc-provider), registers it as a profile exactly as
  * `dhcore register` does, logs in with the demo personal access token as `dhcore login --pat` does, then
  * uses the library (`createClient`, `refreshToken`) to make authenticated calls, watches a short-lived
  * token get renewed, and prints a short summary. Nothing outside the temporary folder is read or written:
@@ -10,18 +10,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { toIssued } from '../auth/grants.js';
 import { loginWithPat, saveInteractiveLogin } from '../auth/login.js';
-import { toIssued } from '../auth/oauth.js';
-import { discoverEnvironment, writeRegistration } from '../cli/commands/register.js';
 import { createClient } from '../client/client.js';
 import { resolveConfig } from '../config/resolve.js';
 import { startDevServer } from '../dev-server/index.js';
 import { headlessLogin } from '../dev-server/login.js';
 import { refreshToken } from '../parity.js';
+import { discoverProfile, writeRegistration } from '../profiles/register.js';
 
 const TTL_S = 3;
 const PROFILE = 'demo';
-/** A second environment on the same server, logged in as a person (code + PKCE): it gets a refresh token. */
+/** A second profile on the same server, logged in as a person (code + PKCE): it gets a refresh token. */
 const SSO_PROFILE = 'demo-sso';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -43,12 +43,12 @@ async function main(): Promise<void> {
     process.stdout.write('dhcore-credentials demo — everything runs locally, in a temporary folder\n\n');
     step(1, 'dev server', `${server.endpoint} (oidc-provider; access tokens live ${TTL_S} s)`);
 
-    const reg = await discoverEnvironment(server.endpoint, PROFILE);
+    const reg = await discoverProfile(server.endpoint, PROFILE);
     await writeRegistration(configFile, reg, false);
     step(
       2,
       'register',
-      `environment '${PROFILE}' (${Object.keys(reg.values).length} keys from the server) → ${configFile}`,
+      `profile '${PROFILE}' (${Object.keys(reg.values).length} keys from the server) → ${configFile}`,
     );
 
     const login = await loginWithPat({ config: resolveConfig(base), pat: server.pat });
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     );
 
     const first = token();
-    // Past half the lifetime the token is inside its refresh window (DESIGN §5).
+    // Past half the lifetime the token is inside its refresh window.
     await sleep((TTL_S * 1000) / 2 + 300);
     const renew = await client.fetch('/api/auth');
     statuses.push(renew.status);
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     );
 
     // The browser login ('dhcore login'), with the dev server's form filled in headlessly.
-    await writeRegistration(configFile, await discoverEnvironment(server.endpoint, SSO_PROFILE), false);
+    await writeRegistration(configFile, await discoverProfile(server.endpoint, SSO_PROFILE), false);
     const sso = { ...base, profile: SSO_PROFILE };
     await saveInteractiveLogin(resolveConfig(sso), toIssued(await headlessLogin(server)), server.clientId);
     const refreshBefore = resolveConfig(sso).get('dhcore_refresh_token');

@@ -17,8 +17,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isIP } from 'node:net';
 import { DHCoreError } from '../errors.js';
+import { isLoopbackHost } from '../net/loopback.js';
 import { generateServerKeys } from './keys.js';
 import { createProvider, type DemoUser } from './provider.js';
 import { installRoutes, type Stats } from './routes.js';
@@ -65,14 +65,7 @@ export interface DevServer {
 
 export const DEV_CLIENT_ID = 'dhcore-cli';
 
-/** True for addresses that only accept connections from this machine. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h === '::1') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (h.startsWith('::ffff:')) return h.slice(7).startsWith('127.');
-  return false;
-}
+export { isLoopbackHost } from '../net/loopback.js';
 
 export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
   const host = opts.host ?? '127.0.0.1';

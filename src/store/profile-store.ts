@@ -1,5 +1,5 @@
 /**
- * Persistence of one profile of the config file (DESIGN §5).
+ * Persistence of one profile of the config file (docs/ARCHITECTURE.md, "Lock protocol").
  *
  * - `read()` — the profile's values as the file holds them now (DEFAULT-inherited, lower-case keys),
  *   overlaid with tokens kept in memory when the file could not be written.

@@ -7,7 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import { AuthError, DHCoreError } from '../../errors.js';
-import { type IssuedTokens, mapOAuthError, redactExcerpt, toIssued } from '../oauth.js';
+import { type IssuedTokens, toIssued } from '../grants.js';
+import { mapOAuthError, redactExcerpt } from '../oidc.js';
 import { failurePage } from './pages.js';
 import { type InteractiveSetup, LoginCancelledError, whoFrom } from './setup.js';
 

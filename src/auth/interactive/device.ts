@@ -4,7 +4,8 @@
  */
 import * as oidc from 'openid-client';
 import { AuthError, ConfigError, DHCoreError } from '../../errors.js';
-import { mapOAuthError, toIssued } from '../oauth.js';
+import { toIssued } from '../grants.js';
+import { mapOAuthError } from '../oidc.js';
 import type { LoginOutcome } from './browser.js';
 import { type InteractiveSetup, LoginCancelledError, whoFrom } from './setup.js';
 

@@ -1,21 +1,12 @@
 import type { Command } from 'commander';
-import { chooseAuthMethod, profileValues, readConfigDocument } from '../../config/resolve.js';
-import { redactUrl } from '../../redact.js';
-import { configFileOf, currentEnvironmentIn, environmentsIn, globalOptions, printJson } from '../context.js';
+import { listProfiles } from '../../profiles/manage.js';
+import { configFileOf, globalOptions, printJson } from '../context.js';
 
-/** One row of `dhcore list-env`: never a secret, only which kind of credentials the profile holds. */
-interface EnvironmentRow {
-  name: string;
-  endpoint: string | null;
-  current: boolean;
-  authMethod: string;
-  expiresAt: string | null;
-}
-
+/** `dhcore list-env`: the profiles of the config file; never a secret. */
 export function register(program: Command): void {
   program
     .command('list-env')
-    .description('List the environments (profiles) of the config file; the current one is marked with *')
+    .description('List the profiles of the config file; the current one is marked with *')
     .addHelpText(
       'after',
       `
@@ -27,26 +18,15 @@ Examples:
   dhcore --config ./project.ini list-env`,
     )
     .action((_opts: unknown, cmd: Command) => {
-      const file = configFileOf(cmd);
-      const doc = readConfigDocument(file);
-      const current = currentEnvironmentIn(doc);
-      const rows: EnvironmentRow[] = environmentsIn(doc).map((name) => {
-        const values = profileValues(doc, name) ?? {};
-        return {
-          name,
-          endpoint: values.dhcore_endpoint === undefined ? null : redactUrl(values.dhcore_endpoint),
-          current: name === current,
-          authMethod: chooseAuthMethod((k) => values[k] || undefined),
-          expiresAt: values.dhcore_expires_at ?? null,
-        };
-      });
+      const list = listProfiles(configFileOf(cmd));
+      const rows = list.profiles;
       if (globalOptions(cmd).json) {
-        printJson({ configFile: file, current: current ?? null, environments: rows });
+        printJson({ configFile: list.configFile, current: list.current ?? null, environments: rows });
         return;
       }
       if (rows.length === 0) {
         process.stderr.write(
-          `No environments in ${file}${doc ? '' : ' (file not found)'}; run 'dhcore register <endpoint>' to add one.\n`,
+          `No profiles in ${list.configFile}${list.exists ? '' : ' (file not found)'}; run 'dhcore register <endpoint>' to add one.\n`,
         );
         return;
       }
@@ -57,9 +37,9 @@ Examples:
       const out = [line(' ', 'NAME', 'ENDPOINT', 'AUTH')];
       for (const r of rows) out.push(line(r.current ? '*' : ' ', r.name, r.endpoint ?? '-', r.authMethod));
       process.stdout.write(`${out.join('\n')}\n`);
-      if (current && !rows.some((r) => r.current)) {
+      if (list.current && !rows.some((r) => r.current)) {
         process.stderr.write(
-          `dhcore: warning: current_environment '${current}' is not in ${file}; run 'dhcore use <name>' to pick one.\n`,
+          `dhcore: warning: current_environment '${list.current}' is not in ${list.configFile}; run 'dhcore use <name>' to pick one.\n`,
         );
       }
     });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { resolveConfig } from '../../config/resolve.js';
-import { AuthError, ConfigError } from '../../errors.js';
+import { AuthError, UsageError } from '../../errors.js';
 import { globalOptions, printJson, resolveOptionsOf } from '../context.js';
 
 export interface InteractiveFlags {
@@ -18,13 +18,26 @@ export const DEFAULT_LOGIN_TIMEOUT_S = 300;
 export function wantsInteractiveLogin(flags: InteractiveFlags, env = process.env): boolean {
   const interactive = flags.device === true || flags.browser === false;
   if (interactive && flags.pat !== undefined) {
-    throw new ConfigError(
+    throw new UsageError(
       'usage_conflicting_flags',
       "--pat cannot be combined with --device or --no-browser: run 'dhcore login --pat <token>' or 'dhcore login --device'.",
     );
   }
   if (interactive) return true;
   return flags.pat === undefined && !env.DHCORE_PERSONAL_ACCESS_TOKEN?.trim();
+}
+
+/** `--timeout` in seconds (default {@link DEFAULT_LOGIN_TIMEOUT_S}); a `UsageError` for anything else. */
+export function loginTimeoutSeconds(flags: InteractiveFlags): number {
+  if (flags.timeout === undefined) return DEFAULT_LOGIN_TIMEOUT_S;
+  const value = Number(flags.timeout);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new UsageError(
+      'usage_invalid_option',
+      `--timeout must be a positive number of seconds, not "${flags.timeout}" (for example --timeout 600).`,
+    );
+  }
+  return value;
 }
 
 async function readStdin(): Promise<string> {
@@ -67,6 +80,7 @@ Examples:
   pass show dhcore | dhcore login --pat - -e prod`,
     )
     .action(async (opts: InteractiveFlags, cmd: Command) => {
+      loginTimeoutSeconds(opts);
       // The flows load openid-client and friends: only on use, so other commands start fast.
       if (wantsInteractiveLogin(opts)) {
         const { runInteractiveLogin } = await import('../interactive-login.js');

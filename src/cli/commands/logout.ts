@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { logout } from '../../auth/login.js';
-import { chooseProfile } from '../../config/location.js';
-import { readConfigDocument } from '../../config/resolve.js';
-import { configFileOf, currentEnvironmentIn, globalOptions, printJson } from '../context.js';
+import { globalOptions, printJson, resolveOptionsOf } from '../context.js';
 
 /**
  * `dhcore logout` — remove the tokens dhcore stored in the profile (access/refresh/id token, expiry keys,
@@ -25,21 +23,18 @@ Examples:
   dhcore logout -e staging --keep-pat`,
     )
     .action(async (opts: { keepPat?: boolean }, cmd: Command) => {
-      const g = globalOptions(cmd);
-      const file = configFileOf(cmd);
-      const doc = readConfigDocument(file);
-      const { profile } = chooseProfile(g.env, process.env, currentEnvironmentIn(doc));
-      const removed = doc?.hasSection(profile)
-        ? await logout({ file, profile, keepPat: opts.keepPat === true })
-        : [];
-      if (g.json) {
-        printJson({ profile, configFile: file, removed });
+      const { profile, configFile, removed } = await logout({
+        ...resolveOptionsOf(cmd),
+        keepPat: opts.keepPat === true,
+      });
+      if (globalOptions(cmd).json) {
+        printJson({ profile, configFile, removed });
         return;
       }
       process.stdout.write(
         removed.length > 0
-          ? `Logged out of profile '${profile}': removed ${removed.join(', ')} from ${file}.\n`
-          : `Nothing to remove: profile '${profile}' in ${file} holds no stored tokens.\n`,
+          ? `Logged out of profile '${profile}': removed ${removed.join(', ')} from ${configFile}.\n`
+          : `Nothing to remove: profile '${profile}' in ${configFile} holds no stored tokens.\n`,
       );
     });
 }

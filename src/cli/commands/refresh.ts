@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { TokenManager } from '../../auth/token-manager.js';
-import { resolveConfig } from '../../config/resolve.js';
+import { openSession } from '../../auth/session.js';
 import { globalOptions, printJson, printTable, resolveOptionsOf } from '../context.js';
 import { describeExpiry } from './status.js';
 
@@ -17,11 +16,11 @@ Examples:
   dhcore refresh --json -e staging`,
     )
     .action(async (_opts: unknown, cmd: Command) => {
-      const config = resolveConfig(resolveOptionsOf(cmd));
-      const manager = new TokenManager({ config });
-      await manager.refresh();
-      const state = manager.state();
-      const last = manager.lastRefresh();
+      const session = await openSession(resolveOptionsOf(cmd));
+      const { config } = session;
+      await session.refresh();
+      const state = session.state();
+      const last = session.lastRefresh();
       const saved = last?.persisted ?? false;
       const summary = {
         profile: config.profile,

@@ -1,24 +1,17 @@
 import type { Command } from 'commander';
-import { CURRENT_ENVIRONMENT_KEY } from '../../config/keys.js';
-import { readConfigDocument } from '../../config/resolve.js';
-import { editConfigFile } from '../../store/config-file.js';
-import {
-  configFileOf,
-  currentEnvironmentIn,
-  globalOptions,
-  printJson,
-  requireEnvironment,
-} from '../context.js';
+import { removeProfile } from '../../profiles/manage.js';
+import { configFileOf, globalOptions, printJson } from '../context.js';
 
+/** `dhcore remove <name>`: delete a profile and everything saved in it. */
 export function register(program: Command): void {
   program
     .command('remove')
-    .description('Delete an environment and everything saved in it (tokens included) from the config file')
-    .argument('<name>', 'environment name, as listed by dhcore list-env')
+    .description('Delete a profile and everything saved in it (tokens included) from the config file')
+    .argument('<name>', 'profile name, as listed by dhcore list-env')
     .addHelpText(
       'after',
       `
-If it was the current environment, current_environment is cleared too. Other sections, keys and
+If it was the current profile, current_environment is cleared too. Other sections, keys and
 comments of the file are kept as they are. Tokens are deleted from the file, not revoked at
 the server.
 
@@ -26,24 +19,15 @@ Examples:
   dhcore remove staging
   dhcore --config ./project.ini remove local`,
     )
-    .action(async (nameArg: string, _opts: unknown, cmd: Command) => {
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
       const file = configFileOf(cmd);
-      const name = nameArg.trim();
-      requireEnvironment(readConfigDocument(file), name, file);
-      const wasCurrent = await editConfigFile(file, (d) => {
-        requireEnvironment(d, name, file);
-        d.removeSection(name);
-        const current = currentEnvironmentIn(d);
-        if (current !== name) return false;
-        d.delete('DEFAULT', CURRENT_ENVIRONMENT_KEY);
-        return true;
-      });
+      const { wasCurrent } = await removeProfile(file, name);
       if (globalOptions(cmd).json) {
-        printJson({ removed: name, wasCurrent, configFile: file });
+        printJson({ removed: name.trim(), wasCurrent, configFile: file });
         return;
       }
       process.stdout.write(
-        `Removed environment '${name}' from ${file}.${wasCurrent ? " It was the current one: pick another with 'dhcore use <name>'." : ''}\n`,
+        `Removed profile '${name.trim()}' from ${file}.${wasCurrent ? " It was the current one: pick another with 'dhcore use <name>'." : ''}\n`,
       );
     });
 }

@@ -3,9 +3,9 @@ import { createClient } from '../../client/client.js';
 import { CONFIG_KEYS, CREDENTIAL_KEYS } from '../../config/keys.js';
 import { resolveConfig } from '../../config/resolve.js';
 import type { ResolvedConfig, ResolveOptions } from '../../config/types.js';
-import { DHCoreError } from '../../errors.js';
+import { DHCoreError, type ErrorCategory, EXIT_CODES, errorCategory } from '../../errors.js';
 import { redactUrl } from '../../redact.js';
-import { EXIT, globalOptions, printJson, printTable, resolveOptionsOf } from '../context.js';
+import { globalOptions, printJson, printTable, resolveOptionsOf } from '../context.js';
 
 /** The offline part of `dhcore status`: what resolution decided. Never includes a secret value. */
 function offlineStatus(config: ResolvedConfig) {
@@ -36,6 +36,8 @@ interface OnlineStatus {
   expiresAt: string | null;
   /** Why the check failed: a stable code and a message naming the fix. */
   error: { code: string; message: string } | null;
+  /** The failure's category, when the check failed with an error (not part of the JSON output). */
+  category?: ErrorCategory;
 }
 
 /** Time limit of the online check, so `dhcore status` never hangs on a dead endpoint. */
@@ -85,13 +87,19 @@ async function onlineStatus(opts: ResolveOptions, config: ResolvedConfig): Promi
     const code = err instanceof DHCoreError ? err.code : 'error';
     const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
     out.error = { code, message };
+    out.category = errorCategory(err);
     // A refused token request (invalid_grant …) is an answer about the credentials; a network failure is not.
-    if (err instanceof DHCoreError && !code.startsWith('network')) {
-      if (code.startsWith('auth')) out.authenticated = false;
-      if (!code.startsWith('config')) out.reachable = true;
-    }
+    if (out.category === 'auth') out.authenticated = false;
+    // Any answer but "could not connect" shows the server (or the token endpoint) is there.
+    const noAnswer = code === 'network_unreachable' || code === 'network_timeout';
+    if (err instanceof DHCoreError && !noAnswer && out.category !== 'config') out.reachable = true;
   }
   return out;
+}
+
+function withoutCategory(online: OnlineStatus): Omit<OnlineStatus, 'category'> {
+  const { category: _category, ...rest } = online;
+  return rest;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -102,12 +110,11 @@ function isString(v: unknown): v is string {
   return typeof v === 'string';
 }
 
-/** Exit code of an online status: 0 authenticated, 4 refused, 5 unreachable or failing, 3 configuration. */
+/** Exit code of an online status: 0 authenticated, else the failure's category (4 refused, 5 unreachable, …). */
 function exitCodeOf(online: OnlineStatus): number {
-  if (online.authenticated === true) return EXIT.ok;
-  if (online.error?.code.startsWith('config')) return EXIT.config;
-  if (online.authenticated === false) return EXIT.auth;
-  return EXIT.network;
+  if (online.authenticated === true) return 0;
+  if (online.category !== undefined && online.category !== 'unexpected') return EXIT_CODES[online.category];
+  return online.authenticated === false ? EXIT_CODES.auth : EXIT_CODES.network;
 }
 
 export function describeExpiry(expiresAt: string | null, now = Date.now()): string {
@@ -144,7 +151,7 @@ Examples:
       const online = opts.offline ? undefined : await onlineStatus(resolveOpts, config);
       if (online) process.exitCode = exitCodeOf(online);
       if (globalOptions(cmd).json) {
-        printJson(online ? { ...status, ...online } : status);
+        printJson(online ? { ...status, ...withoutCategory(online) } : status);
         return;
       }
       printTable([

@@ -1,6 +1,5 @@
 import { type Command, Option } from 'commander';
-import { TokenManager } from '../../auth/token-manager.js';
-import { resolveConfig } from '../../config/resolve.js';
+import { openSession } from '../../auth/session.js';
 import { globalOptions, printJson, resolveOptionsOf } from '../context.js';
 
 /**
@@ -29,18 +28,18 @@ Examples:
   eval "$(dhcore token --format env)"`,
     )
     .action(async (opts: { format?: 'raw' | 'json' | 'env' }, cmd: Command) => {
-      const config = resolveConfig(resolveOptionsOf(cmd));
-      const manager = new TokenManager({ config });
-      const accessToken = await manager.accessToken();
+      const session = await openSession(resolveOptionsOf(cmd));
+      const { config } = session;
+      const accessToken = await session.accessToken();
       const format = opts.format ?? (globalOptions(cmd).json ? 'json' : 'raw');
       if (format === 'env') {
-        process.stdout.write(envLines(config.endpoint, accessToken, manager.state().expiresAt));
+        process.stdout.write(envLines(config.endpoint, accessToken, session.state().expiresAt));
         return;
       }
       if (format === 'json') {
         printJson({
           accessToken,
-          expiresAt: manager.state().expiresAt ?? null,
+          expiresAt: session.state().expiresAt ?? null,
           profile: config.profile,
           authMethod: config.authMethod,
         });

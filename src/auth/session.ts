@@ -1,0 +1,186 @@
+/**
+ * The one route to a token. `openSession()` resolves the profile, picks the auth method's behaviour, decides
+ * where new tokens are kept, and returns a {@link Session}: the client, the parity helpers and every CLI
+ * command get their tokens, headers and refreshes from it, so one failure has one error code everywhere.
+ *
+ * Refreshable methods (`exchange`, `oauth2`) get the token lifecycle (loaded on demand: a `basic` or
+ * `access_token_only` profile starts without it); the others get {@link FixedCredentials}.
+ */
+import { resolveConfig } from '../config/resolve.js';
+import type { AuthMethod, ResolvedConfig, ResolveOptions } from '../config/types.js';
+import { type Logger, loggerFor } from '../diagnostics.js';
+import { type HttpOptions, httpOf } from '../net/http.js';
+import { withCurrentProfile } from '../profiles/current.js';
+import type { LockOptions } from '../store/lock.js';
+import { ProfileStore, type StorageMode } from '../store/profile-store.js';
+import { formatInstant } from './expiry.js';
+import { noTokenError, notRefreshableError, tokenExpiredError } from './messages.js';
+import { AUTH_METHODS, type AuthMethodBehaviour } from './methods.js';
+import { type HeldTokens, isStoreKey, storedInConfig, usableTokens, validAccess } from './token-record.js';
+
+// A builtin through process.getBuiltinModule(), not an ESM import: shorter cold start (see config/resolve.ts).
+const { inspect } = process.getBuiltinModule('node:util');
+
+/** Token state without secrets. */
+export interface TokenState {
+  authMethod: AuthMethod;
+  /** RFC 3339, if known. */
+  expiresAt?: string;
+  refreshAt?: string;
+  hasAccessToken: boolean;
+  hasRefreshToken: boolean;
+  storage: StorageMode;
+}
+
+/** What the last refresh/exchange did, for summaries (no secrets). */
+export interface RefreshOutcome {
+  /** 'adopted': another process had already done it. */
+  action: 'exchanged' | 'refreshed' | 'adopted';
+  persisted: boolean;
+  inMemory: boolean;
+}
+
+/** Credentials of one profile, ready to use. */
+export interface Session {
+  readonly config: ResolvedConfig;
+  readonly authMethod: AuthMethod;
+  readonly profile: string;
+  /** A valid access token (exchange/refresh as needed, single-flight). `AuthError` when the method has none. */
+  accessToken(): Promise<string>;
+  /** The `Authorization` header value (Basic, Bearer), or undefined for `none`. */
+  authorization(): Promise<string | undefined>;
+  /**
+   * A new access token now. With `rejectedToken` (the token a 401 refused), a different, still-valid token is
+   * returned without asking the server. `AuthError` `auth_not_refreshable` for methods that cannot refresh.
+   */
+  refresh(opts?: { rejectedToken?: string }): Promise<string>;
+  state(): TokenState;
+  lastRefresh(): RefreshOutcome | undefined;
+  /** Store credentials (`aws_*`, `db_*`, …) from the profile and token responses. Secrets. */
+  storeCredentials(): Record<string, string>;
+}
+
+/** Options of {@link openSession}: resolution options plus how tokens are obtained and kept. */
+export interface SessionOptions extends ResolveOptions, HttpOptions {
+  /** An already resolved configuration (then the resolution options are not used). */
+  config?: ResolvedConfig;
+  /** Where new tokens are kept; default: see {@link storageFor}. */
+  storage?: StorageMode;
+  logger?: Logger;
+  /** Cross-process lock tuning (tests, benchmarks). */
+  lock?: LockOptions;
+}
+
+/**
+ * Where tokens obtained for `config` are kept, decided here only: the caller's choice, else memory when the
+ * credential came from options passed in code (the file would not read it back), else the profile's file.
+ */
+export function storageFor(
+  config: ResolvedConfig,
+  method: AuthMethodBehaviour,
+  requested: StorageMode | undefined,
+): StorageMode {
+  if (requested) return requested;
+  const key = method.credentialKey;
+  return key !== undefined && config.sources[key] === 'option' ? 'memory' : 'file';
+}
+
+/**
+ * The session for the resolved profile.
+ *
+ * @example
+ * const session = await openSession({ profile: 'staging' });
+ * const header = await session.authorization(); // 'Bearer …'
+ */
+export async function openSession(opts: SessionOptions = {}): Promise<Session> {
+  const config = opts.config ?? resolveConfig(withCurrentProfile(opts));
+  const method = AUTH_METHODS[config.authMethod];
+  const http = httpOf(opts);
+  const storage = storageFor(config, method, opts.storage);
+  if (!method.refreshable) return new FixedCredentials(config, storage);
+  const log = loggerFor(opts.logger, 'dhcore:auth', opts.env ?? process.env) ?? (() => {});
+  const { TokenLifecycle } = await import('./lifecycle.js');
+  const store = new ProfileStore({
+    file: config.configFile,
+    profile: config.profile,
+    storage,
+    logger: log,
+    ...(opts.lock ? { lock: opts.lock } : {}),
+  });
+  return new TokenLifecycle({ config, method, store, http, env: opts.env ?? process.env, log });
+}
+
+/** `access_token_only`, `basic` and `none`: credentials that never change. */
+class FixedCredentials implements Session {
+  readonly config: ResolvedConfig;
+  readonly #held: HeldTokens;
+  readonly #storage: StorageMode;
+
+  constructor(config: ResolvedConfig, storage: StorageMode) {
+    this.config = config;
+    this.#storage = storage;
+    this.#held = usableTokens(storedInConfig(config), undefined);
+  }
+
+  get authMethod(): AuthMethod {
+    return this.config.authMethod;
+  }
+
+  get profile(): string {
+    return this.config.profile;
+  }
+
+  async accessToken(): Promise<string> {
+    if (this.authMethod !== 'access_token_only') throw noTokenError(this.authMethod, this.profile);
+    const valid = validAccess(this.#held, Date.now());
+    if (valid === undefined) throw tokenExpiredError(this.profile);
+    return valid;
+  }
+
+  async authorization(): Promise<string | undefined> {
+    switch (this.authMethod) {
+      case 'basic': {
+        const pair = `${this.config.get('dhcore_user')}:${this.config.get('dhcore_password')}`;
+        return `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`;
+      }
+      case 'access_token_only':
+        return `Bearer ${await this.accessToken()}`;
+      default:
+        return undefined;
+    }
+  }
+
+  async refresh(): Promise<string> {
+    throw notRefreshableError(this.authMethod, this.profile);
+  }
+
+  state(): TokenState {
+    const h = this.#held;
+    return {
+      authMethod: this.authMethod,
+      ...(h.expiresAtMs !== undefined ? { expiresAt: formatInstant(h.expiresAtMs) } : {}),
+      ...(h.refreshAtMs !== undefined ? { refreshAt: formatInstant(h.refreshAtMs) } : {}),
+      hasAccessToken: this.authMethod === 'access_token_only',
+      hasRefreshToken: false,
+      storage: this.#storage,
+    };
+  }
+
+  lastRefresh(): undefined {
+    return undefined;
+  }
+
+  storeCredentials(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const key of this.config.keys()) if (isStoreKey(key)) out[key] = this.config.get(key)!;
+    return out;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { profile: this.profile, configFile: this.config.configFile, ...this.state() };
+  }
+
+  [inspect.custom](): string {
+    return `Session ${inspect(this.toJSON())}`;
+  }
+}
