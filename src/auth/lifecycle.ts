@@ -27,9 +27,9 @@ import type { RefreshOutcome, Session, TokenState } from './session.js';
 import {
   type HeldTokens,
   isDue,
-  isStoreKey,
   storedInConfig,
   storedInValues,
+  storeValuesOf,
   tokenChange,
   usableTokens,
   validAccess,
@@ -76,7 +76,7 @@ export class TokenLifecycle implements Session {
   /** Cached resolved promise of the current token: the hot path returns it as is. */
   #ready: Promise<string> | undefined;
   #inflight: Promise<string> | undefined;
-  #extra: Record<string, string> = {};
+  #extra: Record<string, string>;
   #last: RefreshOutcome | undefined;
 
   constructor(parts: LifecycleParts) {
@@ -96,7 +96,7 @@ export class TokenLifecycle implements Session {
     this.#pat = config.get('dhcore_personal_access_token');
     this.#held = usableTokens(storedInConfig(config), this.#patOfMethod());
     this.#ready = this.#held.access !== undefined ? Promise.resolve(this.#held.access) : undefined;
-    for (const key of config.keys()) if (isStoreKey(key)) this.#extra[key] = config.get(key)!;
+    this.#extra = storeValuesOf(config);
   }
 
   get authMethod() {

@@ -16,7 +16,7 @@ import { ProfileStore, type StorageMode } from '../store/profile-store.js';
 import { formatInstant } from './expiry.js';
 import { noTokenError, notRefreshableError, tokenExpiredError } from './messages.js';
 import { AUTH_METHODS, type AuthMethodBehaviour } from './methods.js';
-import { type HeldTokens, isStoreKey, storedInConfig, usableTokens, validAccess } from './token-record.js';
+import { type HeldTokens, storedInConfig, storeValuesOf, usableTokens, validAccess } from './token-record.js';
 
 // A builtin through process.getBuiltinModule(), not an ESM import: shorter cold start (see config/resolve.ts).
 const { inspect } = process.getBuiltinModule('node:util');
@@ -171,9 +171,7 @@ class FixedCredentials implements Session {
   }
 
   storeCredentials(): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const key of this.config.keys()) if (isStoreKey(key)) out[key] = this.config.get(key)!;
-    return out;
+    return storeValuesOf(this.config);
   }
 
   toJSON(): Record<string, unknown> {

@@ -116,6 +116,13 @@ export function tokenChange(
 }
 
 /** Store credentials and other non-DHCore keys of a profile (`aws_*`, `db_*`, …): not settings, not tokens. */
-export function isStoreKey(key: string): boolean {
+function isStoreKey(key: string): boolean {
   return !key.startsWith('dhcore_') && !key.startsWith('oauth2_') && key !== 'current_environment';
+}
+
+/** The store credentials (and other non-DHCore keys) a resolution holds. Secrets. */
+export function storeValuesOf(config: ResolvedConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of config.keys()) if (isStoreKey(key)) out[key] = config.get(key)!;
+  return out;
 }

@@ -76,32 +76,6 @@ export interface DHCoreClient {
 }
 
 /**
- * An authenticated HTTP client for one DHCore profile. Secrets live in private fields: printing the client
- * or `JSON.stringify`-ing it shows only profile, endpoint and auth method.
- */
-export interface DHCoreClient {
-  /** How requests are authenticated: `exchange`, `oauth2`, `access_token_only`, `basic` or `none`. */
-  readonly authMethod: AuthMethod;
-  /** Profile (section of the config file) the client was created for. */
-  readonly profile: string;
-  /** DHCore endpoint, e.g. `https://dhcore.example.com` (no trailing `/`). */
-  readonly endpoint: string;
-  /** When the current access token expires (RFC 3339), if known. Not a secret. */
-  readonly expiresAt: string | undefined;
-  /**
-   * `fetch` with credentials: a relative path is joined to the endpoint, the `Authorization` header is added
-   * for the endpoint's origin only (never for another origin, never across a redirect that leaves it), a 401
-   * with a refreshable method triggers one refresh and one retry. Returns the standard `Response`; HTTP error
-   * statuses are not thrown.
-   */
-  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
-  /** Headers to authenticate a request to the endpoint with another HTTP library (`{}` for `none`). */
-  authHeaders(): Promise<Record<string, string>>;
-  /** Obtain a new access token now (refresh or PAT exchange). `AuthError` if the method cannot refresh. */
-  refresh(): Promise<void>;
-}
-
-/**
  * Create a client for the resolved profile: finds the credentials, chooses the auth method, and (for PAT
  * exchange and refresh tokens) obtains, refreshes and saves tokens as needed.
  *
