@@ -54,6 +54,13 @@ describe('public exports of dhcore-credentials', () => {
     }
     expect(EXIT_CODES).toEqual({ unexpected: 1, usage: 2, config: 3, auth: 4, network: 5, cancelled: 130 });
     expect(ERROR_CODES.usage_conflicting_flags?.category).toBe('usage');
+    // The README's table is this table.
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const [code, entry] of Object.entries(ERROR_CODES)) {
+      expect(readme, code).toContain(
+        `| \`${code}\` | ${entry.category} | ${EXIT_CODES[entry.category]} | ${entry.meaning} |`,
+      );
+    }
     expect(ERROR_CODES.auth_not_refreshable?.category).toBe('auth');
   });
 
