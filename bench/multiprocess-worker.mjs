@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * One worker process of the multi-process test/benchmark (uses the BUILT dist). Configuration comes from
+ * One worker process of the multi-process test/benchmark (uses the built internals, build/). Configuration comes from
  * the environment like any program (DH_CONFIG, DHCORE_*). Modes (argv[2]):
  *
  *   refresh <n>     n forced refreshes, each by a fresh session (as n short-lived processes would)
@@ -12,9 +12,9 @@
  * Tokens are never printed, only hash prefixes to count distinct ones.
  */
 import { createHash } from 'node:crypto';
-import { openSession } from '../dist/auth/session.js';
-import { resolveConfig } from '../dist/config/resolve.js';
-import { ProfileStore } from '../dist/store/profile-store.js';
+import { openSession } from '../build/auth/session.js';
+import { resolveConfig } from '../build/config/resolve.js';
+import { ProfileStore } from '../build/store/profile-store.js';
 
 const [mode = 'refresh', arg = '10'] = process.argv.slice(2);
 const lock = { staleMs: Number(process.env.LOCK_STALE_MS ?? 4000), waitMs: 120_000 };

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Multi-process refresh benchmark (run from the built dist: `npm run build && node bench/multiprocess.mjs`).
+ * Multi-process refresh benchmark (run after a build: `npm run build && node bench/multiprocess.mjs`).
  *
  * Starts the embedded dev server (rotating refresh tokens with reuse detection, 2 s access tokens), logs in
  * once, then:
@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { IniDocument } from '../dist/config/ini.js';
+import { IniDocument } from '../build/config/ini.js';
 import { headlessLogin, startDevServer } from '../dist/dev-server/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -83,6 +83,10 @@ export const ERROR_CODES = {
     category: 'unexpected',
     meaning: 'Another process held the config file lock for too long.',
   },
+  dev_server_missing_dependency: {
+    category: 'config',
+    meaning: 'The dev server needs oidc-provider, which is not installed (the message gives the command).',
+  },
   dev_server_bad_option: { category: 'usage', meaning: 'A dev-server option has a value it cannot take.' },
   dev_server_non_loopback: {
     category: 'usage',

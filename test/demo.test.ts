@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type CliResult, cleanEnv, ROOT, runNode, tempHome } from './helpers/cli.js';
 
-const DEMO = join(ROOT, 'dist/demo/main.js');
+const DEMO = join(ROOT, 'build/demo/main.js');
 
 function runDemo(env: NodeJS.ProcessEnv): Promise<CliResult> {
   return runNode([DEMO], { env, timeoutMs: 60_000 });
 }
 
-describe('npm start (dist/demo/main.js)', () => {
+describe('npm start (build/demo/main.js)', () => {
   it('runs the whole job against the embedded dev server, cleans up, exits 0', async () => {
     expect(existsSync(DEMO), 'build first (npm run build)').toBe(true);
     const home = tempHome();

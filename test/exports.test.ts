@@ -86,9 +86,13 @@ describe('public exports of dhcore-credentials', () => {
     expect(errors[2]).toMatchObject({ status: 502, bodyExcerpt: 'bad gateway' });
   });
 
-  it('package.json points "." at the built entry and its types', () => {
+  it('package.json points "." at the built entry and its types, for import and require alike', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-    expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', import: './dist/index.js' });
+    expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', default: './dist/index.js' });
+    expect(pkg.exports['./dev-server']).toEqual({
+      types: './dist/dev-server/index.d.ts',
+      default: './dist/dev-server/index.js',
+    });
     const dts = readFileSync(join(DIST, 'index.d.ts'), 'utf8');
     for (const name of [
       'createClient',

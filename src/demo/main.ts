@@ -140,7 +140,7 @@ async function main(): Promise<void> {
     process.stdout.write('Dev server stopped; temporary config removed.\n');
   }
   process.stdout.write(
-    '\nNext: `npx dhcore dev-server` in one shell, then `dhcore register <endpoint>` and `dhcore login` in another.\n',
+    '\nNext: `npx dhcore dev-server` in one shell, then `npx dhcore register <endpoint>` and `npx dhcore login` in another.\n',
   );
 }
 

@@ -19,12 +19,17 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { DHCoreError } from '../errors.js';
 import { isLoopbackHost } from '../net/loopback.js';
+import { assertOidcProviderInstalled } from './dependency.js';
 import { generateServerKeys } from './keys.js';
-import { createProvider, type DemoUser } from './provider.js';
-import { installRoutes, type Stats } from './routes.js';
+import type { DemoUser } from './provider.js';
+import type { Stats } from './routes.js';
 import { MemoryStore } from './store.js';
 
 export { type HeadlessLoginOptions, headlessLogin } from './login.js';
+
+// Fails the import itself when the optional oidc-provider is missing (provider.js and routes.js, which load
+// it, are imported only once a server starts).
+assertOidcProviderInstalled();
 
 export interface DevServerOptions {
   /** TCP port; 0 (default) picks a free one. */
@@ -120,6 +125,10 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       email: 'demo@example.org',
       authorities: ['ROLE_USER', 'ROLE_ADMIN'],
     };
+    const [{ createProvider }, { installRoutes }] = await Promise.all([
+      import('./provider.js'),
+      import('./routes.js'),
+    ]);
     const keys = generateServerKeys();
     const store = new MemoryStore();
     const stats: Stats = { tokenRequests: 0, byGrant: {} };

@@ -1,4 +1,4 @@
-/** Spawning the multi-process worker (bench/multiprocess-worker.mjs, built dist) and collecting its result. */
+/** Spawning the multi-process worker (bench/multiprocess-worker.mjs, on the built internals in build/) and collecting its result. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from './cli.js';

@@ -53,7 +53,8 @@ Examples:
       console.log = toStderr;
       console.info = toStderr;
 
-      // Loaded on use: oidc-provider is large, and every other command should start fast.
+      // Loaded on use: oidc-provider is large, and every other command should start fast. It is also optional:
+      // without it this import throws a ConfigError naming the install command (exit code 3).
       const { startDevServer } = await import('../../dev-server/index.js');
       const server = await startDevServer({
         port: opts.port,
