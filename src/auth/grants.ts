@@ -3,6 +3,7 @@
  * over the one OIDC setup, and what a token response becomes ({@link IssuedTokens}).
  */
 import * as oidc from 'openid-client';
+import { isStoreCredentialKey } from '../config/keys.js';
 import { HttpError } from '../errors.js';
 import { type Http, httpOf } from '../net/http.js';
 import { redactUrl } from '../redact.js';
@@ -19,13 +20,13 @@ export interface IssuedTokens {
   idToken: string | undefined;
   /** `expires_in` in seconds, if given. */
   expiresIn: number | undefined;
-  clientId: string | undefined;
-  issuer: string | undefined;
-  /** Other fields (`aws_access_key_id`, …) under their own lower-case names. */
+  /** Store credentials (`aws_access_key_id`, …) under their own lower-case names. */
   extra: Record<string, string>;
+  /** Names of the other fields, which are not saved (a token response is not configuration). */
+  ignored: string[];
 }
 
-/** Response fields that are protocol, not credentials: not saved as extra fields. */
+/** Response fields that are the protocol itself: neither saved as store credentials nor worth logging. */
 const PROTOCOL_FIELDS = new Set([
   'access_token',
   'refresh_token',
@@ -34,23 +35,24 @@ const PROTOCOL_FIELDS = new Set([
   'token_type',
   'scope',
   'issued_token_type',
-  'client_id',
-  'issuer',
   'refresh_expires_in',
   'not-before-policy',
   'session_state',
 ]);
 
-/** A token endpoint response as `IssuedTokens` (extra credential fields kept under their own names). */
+/**
+ * A token endpoint response as `IssuedTokens`. Besides the tokens only store credentials are kept: a server
+ * must not be able to repoint the profile (endpoint, issuer, token endpoint) or plant credentials in it.
+ */
 export function toIssued(res: oidc.TokenEndpointResponse): IssuedTokens {
   const extra: Record<string, string> = {};
+  const ignored: string[] = [];
   for (const [k, v] of Object.entries(res)) {
     const key = k.toLowerCase();
-    if (PROTOCOL_FIELDS.has(key) || !/^[a-z0-9_.-]+$/.test(key)) continue;
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
-      const value = String(v);
-      if (!/[\r\n]/.test(value)) extra[key] = value;
-    }
+    if (PROTOCOL_FIELDS.has(key)) continue;
+    const scalar = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+    if (scalar && isStoreCredentialKey(key) && !/[\r\n]/.test(String(v))) extra[key] = String(v);
+    else ignored.push(/^[\w.-]{1,64}$/.test(key) ? key : '(unprintable name)');
   }
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
   return {
@@ -58,9 +60,8 @@ export function toIssued(res: oidc.TokenEndpointResponse): IssuedTokens {
     refreshToken: str(res.refresh_token),
     idToken: str(res.id_token),
     expiresIn: typeof res.expires_in === 'number' && res.expires_in > 0 ? res.expires_in : undefined,
-    clientId: str(res.client_id),
-    issuer: str(res.issuer),
     extra,
+    ignored,
   };
 }
 

@@ -183,6 +183,11 @@ export class TokenLifecycle implements Session {
       if (adopted) return { result: { held: adopted, action: 'adopted' as const, extra: {} } };
       const refreshToken = current.dhcore_refresh_token ?? this.#held.refresh;
       const { issued, attempt } = await this.#obtain(refreshToken);
+      if (issued.ignored.length > 0) {
+        this.#log(
+          `token response fields ignored (not token or store credential fields): ${issued.ignored.join(', ')}`,
+        );
+      }
       const viaPat = attempt.grant === 'exchange' ? attempt.secret : undefined;
       const times = timesAtIssuance(issued.accessToken, issued.expiresIn, Date.now());
       const held: HeldTokens = {

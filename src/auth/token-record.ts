@@ -91,7 +91,7 @@ export function isDue(h: HeldTokens, nowMs: number): boolean {
   return h.expiresAtMs !== undefined && nowMs >= (h.refreshAtMs ?? h.expiresAtMs);
 }
 
-/** The profile change for a token set the server issued (token keys, then extra fields under their own names). */
+/** The profile change for a token set the server issued: token keys, and store credentials under their own names. */
 export function tokenChange(
   issued: IssuedTokens,
   times: TokenTimes,
@@ -101,8 +101,6 @@ export function tokenChange(
   const del: string[] = [];
   if (issued.refreshToken) set.dhcore_refresh_token = issued.refreshToken;
   if (issued.idToken) set.dhcore_id_token = issued.idToken;
-  if (issued.clientId) set.dhcore_client_id = issued.clientId;
-  if (issued.issuer) set.dhcore_issuer = issued.issuer;
   if (times.expiresAtMs !== undefined) {
     set.dhcore_expires_at = formatInstant(times.expiresAtMs);
     set.dhcore_refresh_at = formatInstant(times.refreshAtMs ?? times.expiresAtMs);

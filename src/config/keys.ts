@@ -37,6 +37,14 @@ export const TOKEN_FILE_KEYS = [
   'dhcore_refresh_at',
 ] as const;
 
+/**
+ * Store credentials DHCore hands out with the `credentials` scope (`aws_*`, `s3_*`, `db_*`): the only
+ * fields of a token response, besides the tokens, that are saved.
+ */
+export function isStoreCredentialKey(key: string): boolean {
+  return /^(aws|s3|db)_[a-z0-9_]+$/.test(key);
+}
+
 /** Profile chosen when nothing names one. */
 export const DEFAULT_PROFILE = '__default';
 /** `[DEFAULT]` key naming the current profile, shared with the Python SDK and `dhcli`. */
