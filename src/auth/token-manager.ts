@@ -180,7 +180,8 @@ export class TokenManager {
       profile: cfg.profile,
       storage,
       logger: this.#log,
-      ...(opts.lock ? { lock: opts.lock } : {}),
+      // A silent lock holder is waited for as long as its token request may take (plus a margin).
+      lock: { ...(opts.timeoutMs ? { requestTimeoutMs: opts.timeoutMs } : {}), ...opts.lock },
     });
     this.#pat = cfg.get('dhcore_personal_access_token');
     this.#held = this.#initialTokens(cfg);

@@ -19,7 +19,15 @@ function tempPrefix(file: string): string {
   return `${base.startsWith('.') ? '' : '.'}${base}${TMP_MARK}`;
 }
 
-export async function writeFileAtomic(file: string, text: string, mode = 0o600): Promise<void> {
+export interface WriteOptions {
+  /** Mode of a newly written file (default 0600). */
+  mode?: number;
+  /** Diagnostics. */
+  log?: (msg: string) => void;
+}
+
+export async function writeFileAtomic(file: string, text: string, opts: WriteOptions = {}): Promise<void> {
+  const mode = opts.mode ?? 0o600;
   const dir = dirname(file);
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = tempPathFor(file);
