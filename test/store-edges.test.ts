@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -20,6 +21,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TokenManager } from '../src/auth/token-manager.js';
+import { editConfigFile } from '../src/store/config-file.js';
 import { withFileLock } from '../src/store/lock.js';
 import { ProfileStore, resetMemoryStore } from '../src/store/profile-store.js';
 import { configFor, tempConfig } from './helpers/auth.js';
@@ -216,5 +218,54 @@ describe('a holder that lost its lock', () => {
     expect(logs.join('\n')).toMatch(/lock .* taken over/);
     await flushWarnings();
     expect(warnings.filter((w) => w.includes('not saved'))).toHaveLength(1);
+  });
+});
+
+/** Bind-mounts `source` onto `target` (a file onto a file), if this sandbox lets us. */
+function bindMount(source: string, target: string): string | undefined {
+  if (process.getuid?.() !== 0) return 'not root';
+  try {
+    execFileSync('mount', ['--bind', source, target], { stdio: 'pipe' });
+    return undefined;
+  } catch (err) {
+    return `mount --bind failed: ${(err as { stderr?: Buffer }).stderr?.toString().trim() || String(err)}`;
+  }
+}
+
+describe('a bind-mounted config file (docker -v file:file)', () => {
+  it('is rewritten in place under the lock (rename over it fails with EBUSY), and the debug log says so', async (ctx) => {
+    const host = join(tmp.dir, 'host.ini');
+    writeFileSync(host, '# host copy\n[p]\ndhcore_access_token = old\n', { mode: 0o600 });
+    writeFileSync(tmp.file, '');
+    const why = bindMount(host, tmp.file);
+    if (why) {
+      console.log(`skipped: cannot bind-mount a file here (${why})`);
+      ctx.skip();
+    }
+    try {
+      const logs: string[] = [];
+      const store = new ProfileStore({ file: tmp.file, profile: 'p', logger: (m) => logs.push(m) });
+      const r = await store.update(async () => ({
+        result: null,
+        change: { set: { dhcore_access_token: 'new-and-longer-token' } },
+      }));
+      expect(r).toMatchObject({ persisted: true, inMemory: false });
+      expect(readFileSync(host, 'utf8')).toBe(
+        '# host copy\n[p]\ndhcore_access_token = new-and-longer-token\n',
+      );
+      // Shrinking works too (the rest of the old, longer content is cut off).
+      await store.update(async () => ({ result: null, change: { set: { dhcore_access_token: 'n' } } }));
+      expect(readFileSync(tmp.file, 'utf8')).toBe('# host copy\n[p]\ndhcore_access_token = n\n');
+      expect(logs.join('\n')).toMatch(/in place/);
+      // Explicit edits (register, use, remove) too.
+      await editConfigFile(tmp.file, (doc) => doc.set('q', 'dhcore_endpoint', 'https://q.example.com'));
+      expect(readFileSync(host, 'utf8')).toContain('[q]\ndhcore_endpoint = https://q.example.com\n');
+      expect(statSync(host).mode & 0o777).toBe(0o600);
+      await flushWarnings();
+      expect(warnings.filter((w) => w.includes('Cannot write'))).toEqual([]);
+      expect(readdirSync(tmp.dir).filter((n) => n.includes('dhcore-tmp'))).toEqual([]);
+    } finally {
+      execFileSync('umount', [tmp.file]);
+    }
   });
 });
