@@ -221,6 +221,29 @@ describe('a holder that lost its lock', () => {
   });
 });
 
+describe('temp files left by a killed writer', () => {
+  it('are removed by the next writer before it returns: only ours, only old ones', async () => {
+    writeFileSync(tmp.file, '[p]\n', { mode: 0o600 });
+    const old = new Date(Date.now() - 60_000);
+    // pid 1 is alive here, as a writer's pid may look from another pid namespace (a container).
+    const leftovers = ['.dhcore.ini.dhcore-tmp-1-0a1b2c3d', `.dhcore.ini.dhcore-tmp-${deadPid()}-deadbeef`];
+    const young = '.dhcore.ini.dhcore-tmp-1-00000001';
+    const notOurs = ['.dhcore.ini.dhcore-tmp-notes', 'dhcore.ini.bak', '.other.ini.dhcore-tmp-1-0a1b2c3d'];
+    for (const n of [...leftovers, ...notOurs]) {
+      writeFileSync(join(tmp.dir, n), 'secret');
+      utimesSync(join(tmp.dir, n), old, old);
+    }
+    writeFileSync(join(tmp.dir, young), 'secret');
+    await new ProfileStore({ file: tmp.file, profile: 'p' }).update(async () => ({
+      result: null,
+      change: { set: { a: '1' } },
+    }));
+    const names = readdirSync(tmp.dir);
+    for (const n of leftovers) expect(names).not.toContain(n);
+    for (const n of [young, ...notOurs]) expect(names).toContain(n);
+  });
+});
+
 /** Bind-mounts `source` onto `target` (a file onto a file), if this sandbox lets us. */
 function bindMount(source: string, target: string): string | undefined {
   if (process.getuid?.() !== 0) return 'not root';

@@ -6,12 +6,17 @@
  * A file that is a mount point of its own (a bind-mounted single file, `docker run -v file:file`) cannot
  * be replaced: rename fails with EBUSY. It is then rewritten in place (write, truncate, fsync) — callers
  * hold the file's lock, so no other dhcore writer interleaves — and the caller's log says so.
+ *
+ * Callers hold the file's lock, so any temp file of ours older than a few seconds was left by a writer
+ * that was killed (it may hold secrets): each write removes those.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 const TMP_MARK = '.dhcore-tmp-';
+/** A temp file younger than this may belong to a writer still at work (another host's clock, a slow disk). */
+const LEFTOVER_AGE_MS = 5000;
 
 export interface WriteOptions {
   /** Mode of a newly written file (default 0600). */
@@ -23,7 +28,7 @@ export interface WriteOptions {
 /** How the file was written: replaced atomically, or rewritten in place (it could not be replaced). */
 export type WriteMethod = 'replaced' | 'in-place';
 
-/** Temp-file name for `file`: hidden, in the same folder, tagged with our pid so leftovers can be swept. */
+/** Temp-file name for `file`: hidden, in the same folder, tagged with our pid and a random suffix. */
 function tempPathFor(file: string): string {
   return join(dirname(file), `${tempPrefix(file)}${process.pid}-${randomBytes(4).toString('hex')}`);
 }
@@ -68,7 +73,7 @@ export async function writeFileAtomic(
     throw err;
   }
   if (method === 'replaced') await syncDir(dir);
-  void sweepLeftovers(file);
+  await sweepLeftovers(file);
   return method;
 }
 
@@ -106,7 +111,10 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** Remove temp files left by processes that were killed mid-write (their pid is gone). Best effort. */
+/**
+ * Remove temp files of `file` that a killed writer left behind: only names of exactly our pattern, only
+ * older than a few seconds. Not by pid: a writer in a container has pids of its own namespace.
+ */
 async function sweepLeftovers(file: string): Promise<void> {
   const dir = dirname(file);
   const prefix = tempPrefix(file);
@@ -116,19 +124,12 @@ async function sweepLeftovers(file: string): Promise<void> {
   } catch {
     return;
   }
+  const now = Date.now();
   for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
-    await fsp.unlink(join(dir, name)).catch(() => {});
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if (!name.startsWith(prefix) || !/^\d+-[0-9a-f]{8}$/.test(name.slice(prefix.length))) continue;
+    const path = join(dir, name);
+    const st = await fsp.lstat(path).catch(() => undefined);
+    if (!st?.isFile() || now - st.mtimeMs < LEFTOVER_AGE_MS) continue;
+    await fsp.unlink(path).catch(() => {});
   }
 }
