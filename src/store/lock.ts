@@ -127,6 +127,7 @@ export async function withFileLock<T>(
     const lockDir = `${path}.lock`;
     const me: Owner = { ...processIdentity(), nonce: randomBytes(12).toString('hex'), staleMs, since: 0 };
     let compromised: Error | undefined;
+    let finished = false;
     let release: (() => Promise<void>) | undefined;
     let delay = 5;
     for (;;) {
@@ -140,6 +141,7 @@ export async function withFileLock<T>(
           retries: 0,
           fs: lockFs(me),
           onCompromised: (err) => {
+            if (finished) return; // the library's heartbeat racing our own release
             compromised = err;
             opts.onCompromised?.(err);
           },
@@ -170,6 +172,7 @@ export async function withFileLock<T>(
     try {
       return await fn(lease);
     } finally {
+      finished = true;
       await release().catch(() => {});
     }
   });
