@@ -212,7 +212,7 @@ describe('locking', () => {
 
   it('a lock left by a dead holder is taken over once stale; a fresh one makes a short wait time out', async () => {
     writeFileSync(tmp.file, '[p]\n', { mode: 0o600 });
-    mkdirSync(`${tmp.file}.lock`); // as a SIGKILLed holder leaves it: nobody refreshes its mtime
+    mkdirSync(`${tmp.file}.lock`); // no owner record (its creator died before writing it): only its mtime tells
     await expect(
       withFileLock(tmp.file, async () => 'never', { staleMs: 2000, waitMs: 200 }),
     ).rejects.toMatchObject({
