@@ -21,6 +21,7 @@ import { IniDocument } from '../config/ini.js';
 import { profileValues } from '../config/resolve.js';
 import { ConfigError } from '../errors.js';
 import { warnOnce } from '../warnings.js';
+import { debugLog } from './debug.js';
 import type { LockLease, LockOptions } from './lock.js';
 import { keyedQueue } from './queue.js';
 
@@ -44,7 +45,7 @@ export interface ProfileStoreOptions {
   /** 'file' (default) persists to the config file; 'memory' keeps values in this process only. */
   storage?: StorageMode;
   lock?: LockOptions;
-  /** Diagnostics (never given secret values). */
+  /** Diagnostics (never given secret values; default: `DEBUG=dhcore:store`). */
   logger?: (msg: string) => void;
 }
 
@@ -92,7 +93,7 @@ export class ProfileStore {
     this.file = opts.file;
     this.profile = opts.profile;
     this.#storage = opts.storage ?? 'file';
-    this.#log = opts.logger ?? (() => {});
+    this.#log = opts.logger ?? debugLog;
     this.#lock = {
       logger: this.#log,
       ...opts.lock,
