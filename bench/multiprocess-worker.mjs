@@ -5,7 +5,9 @@
  *
  *   refresh <n>     n forced refreshes, each by a fresh session (as n short-lived processes would)
  *   access <ms>     one long-lived session calling accessToken() in a loop for <ms> (a service)
+ *   token           one accessToken() call (a short-lived process that needs a token)
  *   crash           ProfileStore updates of section [w<pid>] forever (killed with SIGKILL by the test)
+ *   hold            takes the config file's lock, prints 'ready' and holds it until killed
  *
  * Prints ONE JSON line: { mode, ops, errors: {code: count}, actions: {refreshed, exchanged, adopted},
  *   tokens: [sha256 prefixes of tokens seen] }.
@@ -17,7 +19,11 @@ import { resolveConfig } from '../build/config/resolve.js';
 import { ProfileStore } from '../build/store/profile-store.js';
 
 const [mode = 'refresh', arg = '10'] = process.argv.slice(2);
-const lock = { staleMs: Number(process.env.LOCK_STALE_MS ?? 4000), waitMs: 120_000 };
+// LOCK_STALE_MS overrides how long a silent (not dead) holder is waited for; default: the library's.
+const lock = {
+  ...(process.env.LOCK_STALE_MS ? { staleMs: Number(process.env.LOCK_STALE_MS) } : {}),
+  waitMs: 120_000,
+};
 const errors = {};
 const tokens = new Set();
 const actions = { refreshed: 0, exchanged: 0, adopted: 0 };
@@ -56,6 +62,21 @@ if (mode === 'refresh') {
     }
     await new Promise((r) => setTimeout(r, 2));
   }
+} else if (mode === 'token') {
+  try {
+    const tm = await openSession({ config: resolveConfig(), lock, logger });
+    tokens.add(fp(await tm.accessToken()));
+    ops++;
+  } catch (err) {
+    fail(err);
+  }
+} else if (mode === 'hold') {
+  const store = new ProfileStore({ file: process.env.DH_CONFIG, profile: 'hold', lock });
+  setInterval(() => {}, 60_000); // keep the process alive while the transaction never ends
+  await store.update(async () => {
+    process.stdout.write('ready\n');
+    return new Promise(() => {});
+  });
 } else if (mode === 'crash') {
   const store = new ProfileStore({ file: process.env.DH_CONFIG, profile: `w${process.pid}`, lock });
   const filler = 'x'.repeat(2048); // larger writes → more chances to be killed mid-write

@@ -79,6 +79,10 @@ export const ERROR_CODES = {
     category: 'config',
     meaning: 'A login or logout could not be saved: the config file cannot be written.',
   },
+  store_lock_lost: {
+    category: 'unexpected',
+    meaning: 'Another process took over the config file lock while this one held it; nothing was written.',
+  },
   store_lock_timeout: {
     category: 'unexpected',
     meaning: 'Another process held the config file lock for too long.',

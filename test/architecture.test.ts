@@ -37,7 +37,7 @@ const ALLOWED: Record<string, string[]> = {
   diagnostics: [],
   config: ['errors', 'redact', 'warnings'],
   net: ['errors'],
-  store: ['config', 'errors', 'warnings'],
+  store: ['config', 'errors', 'warnings', 'net'],
   auth: ['config', 'store', 'net', 'profiles', ...ROOT_HELPERS],
   profiles: ['config', 'store', 'net', ...ROOT_HELPERS],
   client: ['auth', 'net', 'config', 'profiles', ...ROOT_HELPERS],

@@ -359,7 +359,7 @@ async function main(): Promise<void> {
   const cfg: ResolvedConfig = resolveConfig({ env, configFile });
   const client: DHCoreClient = await createClient({ env, configFile, storage: 'memory' });
   const headers: Record<string, string> = await client.authHeaders();
-  const err: DHCoreError = new ConfigError('x', 'y');
+  const err: DHCoreError = new ConfigError('config_missing_endpoint', 'y');
   const base: boolean = err instanceof DHCoreError && options.accessTokenTtl === 2 && noServer === undefined;
   console.log(JSON.stringify({ endpoint: cfg.endpoint, authMethod: cfg.authMethod, headers, base }));
 }

@@ -9,7 +9,7 @@
 import { resolveConfig } from '../config/resolve.js';
 import type { AuthMethod, ResolvedConfig, ResolveOptions } from '../config/types.js';
 import { type Logger, loggerFor } from '../diagnostics.js';
-import { type HttpOptions, httpOf } from '../net/http.js';
+import { boundedTimeout, type HttpOptions, httpOf } from '../net/http.js';
 import { withCurrentProfile } from '../profiles/current.js';
 import type { LockOptions } from '../store/lock.js';
 import { ProfileStore, type StorageMode } from '../store/profile-store.js';
@@ -105,7 +105,8 @@ export async function openSession(opts: SessionOptions = {}): Promise<Session> {
     profile: config.profile,
     storage,
     logger: log,
-    ...(opts.lock ? { lock: opts.lock } : {}),
+    // A lock holder is waited for as long as its token request may take.
+    lock: { requestTimeoutMs: boundedTimeout(http), ...opts.lock },
   });
   return new TokenLifecycle({ config, method, store, http, env: opts.env ?? process.env, log });
 }

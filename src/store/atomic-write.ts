@@ -2,14 +2,33 @@
  * Crash-safe replacement of a small file: write a temp file in the same folder, fsync it, rename it over
  * the target, fsync the folder. A reader (or a process killed half-way) sees either the old or the new
  * file, never a mix. The new file is created with mode 0600.
+ *
+ * A file that is a mount point of its own (a bind-mounted single file, `docker run -v file:file`) cannot
+ * be replaced: rename fails with EBUSY. It is then rewritten in place (write, truncate, fsync) — callers
+ * hold the file's lock, so no other dhcore writer interleaves — and the caller's log says so.
+ *
+ * Callers hold the file's lock, so any temp file of ours older than a few seconds was left by a writer
+ * that was killed (it may hold secrets): each write removes those.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 const TMP_MARK = '.dhcore-tmp-';
+/** A temp file younger than this may belong to a writer still at work (another host's clock, a slow disk). */
+const LEFTOVER_AGE_MS = 5000;
 
-/** Temp-file name for `file`: hidden, in the same folder, tagged with our pid so leftovers can be swept. */
+export interface WriteOptions {
+  /** Mode of a newly written file (default 0600). */
+  mode?: number;
+  /** Diagnostics (e.g. that the file had to be rewritten in place). */
+  log?: (msg: string) => void;
+}
+
+/** How the file was written: replaced atomically, or rewritten in place (it could not be replaced). */
+export type WriteMethod = 'replaced' | 'in-place';
+
+/** Temp-file name for `file`: hidden, in the same folder, tagged with our pid and a random suffix. */
 function tempPathFor(file: string): string {
   return join(dirname(file), `${tempPrefix(file)}${process.pid}-${randomBytes(4).toString('hex')}`);
 }
@@ -19,10 +38,16 @@ function tempPrefix(file: string): string {
   return `${base.startsWith('.') ? '' : '.'}${base}${TMP_MARK}`;
 }
 
-export async function writeFileAtomic(file: string, text: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  text: string,
+  opts: WriteOptions = {},
+): Promise<WriteMethod> {
+  const mode = opts.mode ?? 0o600;
   const dir = dirname(file);
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = tempPathFor(file);
+  let method: WriteMethod = 'replaced';
   let handle: fsp.FileHandle | undefined;
   try {
     handle = await fsp.open(tmp, 'wx', mode);
@@ -30,14 +55,48 @@ export async function writeFileAtomic(file: string, text: string, mode = 0o600):
     await handle.sync();
     await handle.close();
     handle = undefined;
-    await fsp.rename(tmp, file);
+    try {
+      await fsp.rename(tmp, file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EBUSY') throw err;
+      await rewriteInPlace(file, text, mode);
+      await fsp.unlink(tmp).catch(() => {});
+      method = 'in-place';
+      opts.log?.(
+        `cannot replace ${file} atomically (rename: ${code}; a bind-mounted file?): rewrote it in place under the lock`,
+      );
+    }
   } catch (err) {
     await handle?.close().catch(() => {});
     await fsp.unlink(tmp).catch(() => {});
     throw err;
   }
-  await syncDir(dir);
-  void sweepLeftovers(file);
+  if (method === 'replaced') await syncDir(dir);
+  await sweepLeftovers(file);
+  return method;
+}
+
+/**
+ * Overwrite `file` itself: tighten its mode first (it is about to hold secrets), write from offset 0, cut
+ * off what is left of a longer old content, fsync. Not atomic for a process killed half-way, which is why
+ * it is only the fallback.
+ */
+async function rewriteInPlace(file: string, text: string, mode: number): Promise<void> {
+  const data = Buffer.from(text, 'utf8');
+  const handle = await fsp.open(file, 'r+');
+  try {
+    await handle.chmod(mode).catch(() => {});
+    let offset = 0;
+    while (offset < data.length) {
+      const { bytesWritten } = await handle.write(data, offset, data.length - offset, offset);
+      offset += bytesWritten;
+    }
+    await handle.truncate(data.length);
+    await handle.sync();
+  } finally {
+    await handle.close().catch(() => {});
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -52,7 +111,10 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** Remove temp files left by processes that were killed mid-write (their pid is gone). Best effort. */
+/**
+ * Remove temp files of `file` that a killed writer left behind: only names of exactly our pattern, only
+ * older than a few seconds. Not by pid: a writer in a container has pids of its own namespace.
+ */
 async function sweepLeftovers(file: string): Promise<void> {
   const dir = dirname(file);
   const prefix = tempPrefix(file);
@@ -62,19 +124,12 @@ async function sweepLeftovers(file: string): Promise<void> {
   } catch {
     return;
   }
+  const now = Date.now();
   for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
-    await fsp.unlink(join(dir, name)).catch(() => {});
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if (!name.startsWith(prefix) || !/^\d+-[0-9a-f]{8}$/.test(name.slice(prefix.length))) continue;
+    const path = join(dir, name);
+    const st = await fsp.lstat(path).catch(() => undefined);
+    if (!st?.isFile() || now - st.mtimeMs < LEFTOVER_AGE_MS) continue;
+    await fsp.unlink(path).catch(() => {});
   }
 }

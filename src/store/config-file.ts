@@ -8,7 +8,8 @@
 import { promises as fsp } from 'node:fs';
 import { IniDocument } from '../config/ini.js';
 import { readConfigDocument } from '../config/resolve.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, DHCoreError } from '../errors.js';
+import { debugLog } from './debug.js';
 
 export async function editConfigFile<T>(file: string, edit: (doc: IniDocument) => T): Promise<T> {
   const notWritable = (code: string | undefined) =>
@@ -23,23 +24,32 @@ export async function editConfigFile<T>(file: string, edit: (doc: IniDocument) =
     import('./atomic-write.js'),
   ]);
   try {
-    return await withFileLock(file, async () => {
-      const before = readConfigDocument(file);
-      const doc = before ?? IniDocument.empty(file);
-      const text = doc.toString();
-      const result = edit(doc);
-      if (doc.toString() !== text || before === null) {
-        const target = await fsp.realpath(file).catch(() => file);
-        const mode = (await fsp.stat(target).catch(() => undefined))?.mode;
-        if (mode !== undefined && (mode & 0o222) === 0) throw notWritable('read-only file');
-        try {
-          await writeFileAtomic(target, doc.toString());
-        } catch (err) {
-          throw notWritable((err as NodeJS.ErrnoException).code);
+    return await withFileLock(
+      file,
+      async (lease) => {
+        const before = readConfigDocument(file);
+        const doc = before ?? IniDocument.empty(file);
+        const text = doc.toString();
+        const result = edit(doc);
+        if (doc.toString() !== text || before === null) {
+          const mode = (await fsp.stat(lease.path).catch(() => undefined))?.mode;
+          if (mode !== undefined && (mode & 0o222) === 0) throw notWritable('read-only file');
+          if (!(await lease.held())) {
+            throw new DHCoreError(
+              'store_lock_lost',
+              `Another process took over the lock on ${file} while this one was changing it; nothing was written: run the command again.`,
+            );
+          }
+          try {
+            await writeFileAtomic(lease.path, doc.toString(), { log: debugLog });
+          } catch (err) {
+            throw notWritable((err as NodeJS.ErrnoException).code);
+          }
         }
-      }
-      return result;
-    });
+        return result;
+      },
+      { logger: debugLog },
+    );
   } catch (err) {
     if (err instanceof LockUnavailableError) throw notWritable(err.errno);
     throw err;

@@ -5,8 +5,11 @@
  *   overlaid with tokens kept in memory when the file could not be written.
  * - `update(fn)` — a read-modify-write transaction: under the file lock (in-process queue + cross-process
  *   `<file>.lock`), re-read the file, let `fn` look at the current values (and do its network request),
- *   then apply the change it returns and replace the file atomically (temp + fsync + rename, mode 0600).
- *   Every other section, key, comment and blank line stays byte for byte (IniDocument).
+ *   then apply the change it returns and replace the file atomically (temp + fsync + rename, mode 0600;
+ *   a bind-mounted file that cannot be replaced is rewritten in place). Every other section, key, comment
+ *   and blank line stays byte for byte (IniDocument).
+ * - If another process took the lock over while `fn` ran (this one was stopped or blocked for longer than
+ *   the lock's staleness bound), nothing is written: the result says `compromised`, a warning says so.
  * - If the file cannot be written (read-only file or folder, full disk …) the change is kept in memory
  *   for this process, a warning is emitted once, and the caller goes on: tokens the server just issued
  *   are never thrown away.
@@ -18,7 +21,8 @@ import { IniDocument } from '../config/ini.js';
 import { profileValues } from '../config/resolve.js';
 import { ConfigError } from '../errors.js';
 import { warnOnce } from '../warnings.js';
-import type { LockOptions } from './lock.js';
+import { debugLog } from './debug.js';
+import type { LockLease, LockOptions } from './lock.js';
 import { keyedQueue } from './queue.js';
 
 // Not `import … from 'node:fs'`: its ESM namespace costs ≈2 ms of cold start (see config/resolve.ts).
@@ -41,7 +45,7 @@ export interface ProfileStoreOptions {
   /** 'file' (default) persists to the config file; 'memory' keeps values in this process only. */
   storage?: StorageMode;
   lock?: LockOptions;
-  /** Diagnostics (never given secret values). */
+  /** Diagnostics (never given secret values; default: `DEBUG=dhcore:store`). */
   logger?: (msg: string) => void;
 }
 
@@ -51,6 +55,11 @@ export interface UpdateResult<T> {
   persisted: boolean;
   /** Whether the change was kept in memory because the file could not be written. */
   inMemory: boolean;
+  /**
+   * Set when another process took the file's lock over while `fn` ran (this one was stopped or blocked
+   * for longer than the lock's staleness bound): the change was NOT written, nor kept for later reads.
+   */
+  compromised?: true;
 }
 
 interface Overlay {
@@ -84,13 +93,14 @@ export class ProfileStore {
     this.file = opts.file;
     this.profile = opts.profile;
     this.#storage = opts.storage ?? 'file';
+    this.#log = opts.logger ?? debugLog;
     this.#lock = {
+      logger: this.#log,
       ...opts.lock,
       onCompromised:
         opts.lock?.onCompromised ??
         (() => this.#log(`lock on ${this.file} was taken over by another process while held`)),
     };
-    this.#log = opts.logger ?? (() => {});
   }
 
   /** 'memory' when configured so, or when the file turned out not to be writable. */
@@ -115,7 +125,7 @@ export class ProfileStore {
     // proper-lockfile is loaded on the first write only: reading a valid saved token needs no lock.
     const { LockUnavailableError, withFileLock } = await import('./lock.js');
     try {
-      return await withFileLock(this.file, () => this.#updateLocked(fn), this.#lock);
+      return await withFileLock(this.file, (lease) => this.#updateLocked(fn, lease), this.#lock);
     } catch (err) {
       if (!(err instanceof LockUnavailableError)) throw err;
       this.#goReadOnly(err.errno);
@@ -125,6 +135,7 @@ export class ProfileStore {
 
   async #updateLocked<T>(
     fn: (current: ProfileValues) => Promise<{ result: T; change?: ProfileChange | undefined }>,
+    lease: LockLease,
   ): Promise<UpdateResult<T>> {
     const doc = (await this.#readDocument()) ?? IniDocument.empty(this.file);
     const { result, change } = await fn(this.#withOverlay(profileValues(doc, this.profile) ?? {}));
@@ -135,10 +146,20 @@ export class ProfileStore {
       this.#remember(change);
       return { result, persisted: false, inMemory: true };
     }
+    // Lost the lock while fn ran (e.g. stopped past the staleness bound): another process may be writing
+    // now, so writing would undo its work. Nothing is written; the caller gets its result all the same.
+    if (!(await lease.held())) {
+      this.#log(`lock on ${this.file} was taken over by another process while held: nothing written`);
+      warnOnce(
+        `DHCORE_LOCK_LOST:${this.file}`,
+        `Another process took over the lock on ${this.file} while this one held it (stopped or blocked too long); the new tokens of profile "${this.profile}" were not saved to the file.`,
+      );
+      return { result, persisted: false, inMemory: false, compromised: true };
+    }
     try {
       // Loaded on the first write only (it pulls in node:crypto): reusing a saved token never writes.
       const { writeFileAtomic } = await import('./atomic-write.js');
-      await writeFileAtomic(await this.#target(), doc.toString());
+      await writeFileAtomic(lease.path, doc.toString(), { log: this.#log });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (!code || !NOT_WRITABLE.has(code)) throw err;
@@ -214,15 +235,6 @@ export class ProfileStore {
       return (st.mode & 0o222) === 0;
     } catch {
       return false;
-    }
-  }
-
-  /** Write through a symlinked config file to its target instead of replacing the link. */
-  async #target(): Promise<string> {
-    try {
-      return await fsp.realpath(this.file);
-    } catch {
-      return this.file;
     }
   }
 
