@@ -16,8 +16,32 @@ export function configFilePath(env: Env = process.env): string {
 
 export type ProfileOrigin = 'option' | 'env' | 'file' | 'default';
 
-/** Profile: explicit option > `$DH_NAME` > `[DEFAULT] current_environment` > `__default`. */
+/**
+ * Profile: explicit option > `$DH_NAME` > `[DEFAULT] current_environment` > `__default`. `DEFAULT` is never a
+ * profile (it is configparser's defaults section, inherited by every profile): naming it is a `ConfigError`.
+ */
 export function chooseProfile(
+  option: string | undefined,
+  env: Env,
+  currentEnvironment: string | undefined,
+): { profile: string; origin: ProfileOrigin } {
+  const choice = pick(option, env, currentEnvironment);
+  if (choice.profile === 'DEFAULT') {
+    const where = {
+      option: '-e/--env (or the profile option)',
+      env: '$DH_NAME',
+      file: '[DEFAULT] current_environment',
+      default: '',
+    }[choice.origin];
+    throw new ConfigError(
+      'config_invalid_profile',
+      `DEFAULT (from ${where}) cannot be a profile: it is the defaults section every profile inherits. Name a profile with -e <name>, or see 'dhcore list-env'.`,
+    );
+  }
+  return choice;
+}
+
+function pick(
   option: string | undefined,
   env: Env,
   currentEnvironment: string | undefined,
