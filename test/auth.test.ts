@@ -105,6 +105,7 @@ describe('token requests carry exactly DHCore parameters', () => {
 
     const env2 = { ...env, OAUTH2_TOKEN_ENDPOINT: undefined, DHCORE_ISSUER: s.url };
     const t2 = tempConfig();
+    writeFileSync(t2.file, '[__default]\n', { mode: 0o600 });
     try {
       expect(await (await openSession({ config: configFor(t2.file, env2), env: env2 })).accessToken()).toBe(
         'at-x',

@@ -56,7 +56,7 @@ describe('with the dev server', () => {
 
   it('exchange: a PAT from the environment is exchanged once, saved to the file, reused by the next client', async () => {
     const s = server();
-    ini = tempIni();
+    ini = tempIni('[__default]\n');
     const count = tokenRequests(s);
     const env = isolatedEnv(ini.dir, serverEnv(s, { DHCORE_PERSONAL_ACCESS_TOKEN: s.pat }));
     const client = await createClient({ env, configFile: ini.file });

@@ -38,7 +38,8 @@ function fileValues(file = tmp.file, section = '__default'): Record<string, stri
 describe('PAT exchange', () => {
   it('exchanges, saves with absolute expiry (configparser reads it), never writes the env PAT', async () => {
     const s = server();
-    writeFileSync(tmp.file, '# my comment\n[other]\nkey = value\n', { mode: 0o600 });
+    // The profile is a section of the file (a profile only in the environment goes to the token cache).
+    writeFileSync(tmp.file, '# my comment\n[other]\nkey = value\n\n[__default]\n', { mode: 0o600 });
     const env = serverEnv(s, { DHCORE_PERSONAL_ACCESS_TOKEN: s.pat });
     const before = grants(EXCHANGE);
     const tm = await openSession({ config: configFor(tmp.file, env), env });
@@ -62,6 +63,7 @@ describe('PAT exchange', () => {
 
   it('a still-valid exchanged token in the file is reused by the next process; a changed PAT is not', async () => {
     const s = server();
+    writeFileSync(tmp.file, '[__default]\n', { mode: 0o600 });
     const env = serverEnv(s, { DHCORE_PERSONAL_ACCESS_TOKEN: s.pat });
     const first = await (await openSession({ config: configFor(tmp.file, env), env })).accessToken();
     const before = grants(EXCHANGE);
@@ -79,6 +81,7 @@ describe('PAT exchange', () => {
 
   it('re-exchanges once the token is due (a PAT has no refresh token)', async () => {
     const s = server();
+    writeFileSync(tmp.file, '[__default]\n', { mode: 0o600 });
     const env = serverEnv(s, { DHCORE_PERSONAL_ACCESS_TOKEN: s.pat });
     const tm = await openSession({ config: configFor(tmp.file, env), env });
     const first = await tm.accessToken();
@@ -94,6 +97,7 @@ describe('PAT exchange', () => {
 describe('refresh with rotation', () => {
   it('saves the rotated refresh token before handing out the access token; the chain keeps working', async () => {
     const s = server();
+    writeFileSync(tmp.file, '[__default]\n', { mode: 0o600 });
     const login = await loginTokens(s);
     const env = serverEnv(s, {
       DHCORE_ACCESS_TOKEN: login.accessToken,

@@ -2,7 +2,8 @@
  * `dhcore status` without `--offline`: the BUILT CLI calls `<endpoint>/api/auth` of the real dev server and
  * reports who you are, whether DHCore accepts the credentials, and when the token expires — never a secret.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startRecorder } from './client-helpers.js';
 import { basicEnv, serverEnv } from './helpers/auth.js';
@@ -34,7 +35,11 @@ describe('dhcore status (online)', () => {
     expect(status.authorities).toContain('ROLE_USER');
     expect(Date.parse(status.expiresAt)).toBeGreaterThan(Date.now());
     expect(res.stdout).not.toContain(s.pat);
-    const saved = readFileSync(home().configFile, 'utf8').match(/dhcore_access_token = (\S+)/)?.[1];
+    // An env-only profile: the exchanged token went to the token cache, not to a new config file.
+    expect(existsSync(home().configFile)).toBe(false);
+    const cache = join(home().home, '.cache', 'dhcore');
+    const [entry] = readdirSync(cache);
+    const saved = readFileSync(join(cache, entry!), 'utf8').match(/dhcore_access_token = (\S+)/)?.[1];
     expect(saved).toBeDefined();
     expect(res.stdout).not.toContain(saved);
   });

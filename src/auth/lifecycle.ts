@@ -23,10 +23,11 @@ import type { IssuedTokens } from './grants.js';
 import { noTokenError, refusedError } from './messages.js';
 import type { Attempt, AuthMethodBehaviour } from './methods.js';
 import type { OAuthTarget } from './oidc.js';
-import type { RefreshOutcome, Session, TokenState } from './session.js';
+import type { Placement, RefreshOutcome, Session, TokenState } from './session.js';
 import {
   type HeldTokens,
   isDue,
+  storeCredentialsIn,
   storedInConfig,
   storedInValues,
   storeValuesOf,
@@ -49,6 +50,7 @@ export interface LifecycleParts {
   config: ResolvedConfig;
   method: AuthMethodBehaviour;
   store: ProfileStore;
+  placement: Placement;
   http: Http;
   env: Readonly<Record<string, string | undefined>>;
   log: (msg: string) => void;
@@ -66,6 +68,7 @@ export class TokenLifecycle implements Session {
   readonly config: ResolvedConfig;
   readonly #method: AuthMethodBehaviour;
   readonly #store: ProfileStore;
+  readonly #placement: Placement;
   readonly #target: OAuthTarget;
   readonly #http: Http;
   readonly #env: Readonly<Record<string, string | undefined>>;
@@ -84,6 +87,7 @@ export class TokenLifecycle implements Session {
     this.config = config;
     this.#method = parts.method;
     this.#store = parts.store;
+    this.#placement = parts.placement;
     this.#http = parts.http;
     this.#env = parts.env;
     this.#log = parts.log;
@@ -94,9 +98,16 @@ export class TokenLifecycle implements Session {
       clientId: config.clientId,
     };
     this.#pat = config.get('dhcore_personal_access_token');
-    this.#held = usableTokens(storedInConfig(config), this.#patOfMethod());
+    // Tokens a previous process cached for this env-only profile win over the environment's originals.
+    const cached = parts.placement.cached;
+    const fromCache = cached?.dhcore_access_token !== undefined || cached?.dhcore_refresh_token !== undefined;
+    const stored = fromCache ? storedInValues(cached!) : storedInConfig(config);
+    const pat = this.#patOfMethod();
+    const held = usableTokens(stored, pat);
+    const refresh = held.refresh ?? (pat === undefined ? config.get('dhcore_refresh_token') : undefined);
+    this.#held = { ...held, refresh };
     this.#ready = this.#held.access !== undefined ? Promise.resolve(this.#held.access) : undefined;
-    this.#extra = storeValuesOf(config);
+    this.#extra = { ...storeValuesOf(config), ...(fromCache ? storeCredentialsIn(cached!) : {}) };
   }
 
   get authMethod() {
@@ -156,7 +167,7 @@ export class TokenLifecycle implements Session {
       ...(h.refreshAtMs !== undefined ? { refreshAt: formatInstant(h.refreshAtMs) } : {}),
       hasAccessToken: h.access !== undefined,
       hasRefreshToken: h.refresh !== undefined,
-      storage: this.#store.mode,
+      storage: this.#store.mode === 'memory' ? 'memory' : this.#placement.storage,
     };
   }
 

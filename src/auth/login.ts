@@ -14,14 +14,17 @@
  */
 import { CURRENT_ENVIRONMENT_KEY, isSecretKey } from '../config/keys.js';
 import { chooseProfile, configFilePath } from '../config/location.js';
-import { readConfigDocument } from '../config/resolve.js';
-import type { ResolvedConfig } from '../config/types.js';
+import { readConfigDocument, resolveConfig } from '../config/resolve.js';
+import type { ResolvedConfig, ResolveOptions } from '../config/types.js';
 import { AuthError, DHCoreError } from '../errors.js';
 import { type HttpOptions, httpOf } from '../net/http.js';
 import { ProfileStore } from '../store/profile-store.js';
+import { removeTokenCache } from '../store/token-cache.js';
 import { formatInstant, timesAtIssuance } from './expiry.js';
 import { exchangePat, type IssuedTokens } from './grants.js';
+import { AUTH_METHODS } from './methods.js';
 import { targetOf } from './oidc.js';
+import { placementFor } from './session.js';
 import { MANAGED_TOKEN_KEYS, tokenChange } from './token-record.js';
 
 /** Configuration keys saved with a login when they did not come from the file. */
@@ -151,10 +154,29 @@ export async function logout(
   const file = opts.configFile?.trim() || configFilePath(env);
   const doc = readConfigDocument(file);
   const { profile } = chooseProfile(opts.profile, env, doc?.get('DEFAULT', CURRENT_ENVIRONMENT_KEY));
-  const removed = doc?.hasSection(profile)
-    ? await removeTokens({ file, profile, keepPat: opts.keepPat === true })
+  if (doc?.hasSection(profile)) {
+    return {
+      profile,
+      configFile: file,
+      removed: await removeTokens({ file, profile, keepPat: opts.keepPat === true }),
+    };
+  }
+  // A profile that lives only in the environment: its tokens are in the token cache.
+  const removed = (await removeCachedTokens({ ...opts, configFile: file, profile, env }))
+    ? ['token cache']
     : [];
   return { profile, configFile: file, removed };
+}
+
+async function removeCachedTokens(opts: ResolveOptions): Promise<boolean> {
+  let config: ResolvedConfig;
+  try {
+    config = resolveConfig(opts);
+  } catch {
+    return false; // no endpoint or credentials in the environment: nothing can have been cached
+  }
+  const placement = placementFor(config, AUTH_METHODS[config.authMethod], undefined, opts.env ?? process.env);
+  return placement.storage === 'cache' && (await removeTokenCache(placement.file));
 }
 
 async function removeTokens(opts: { file: string; profile: string; keepPat: boolean }): Promise<string[]> {

@@ -12,7 +12,14 @@ import { type Logger, loggerFor } from '../diagnostics.js';
 import { boundedTimeout, type HttpOptions, httpOf } from '../net/http.js';
 import { withCurrentProfile } from '../profiles/current.js';
 import type { LockOptions } from '../store/lock.js';
-import { ProfileStore, type StorageMode } from '../store/profile-store.js';
+import { ProfileStore, type ProfileValues, type StorageMode } from '../store/profile-store.js';
+import {
+  CACHE_SECTION,
+  ensureTokenCacheDir,
+  readTokenCache,
+  tokenCacheDisabled,
+  tokenCacheFile,
+} from '../store/token-cache.js';
 import { formatInstant } from './expiry.js';
 import { noTokenError, notRefreshableError, tokenExpiredError } from './messages.js';
 import { AUTH_METHODS, type AuthMethodBehaviour } from './methods.js';
@@ -29,8 +36,11 @@ export interface TokenState {
   refreshAt?: string;
   hasAccessToken: boolean;
   hasRefreshToken: boolean;
-  storage: StorageMode;
+  /** Where new tokens go: the config file's profile, the token cache, or this process only. */
+  storage: Storage;
 }
+
+export type Storage = 'file' | 'cache' | 'memory';
 
 /** What the last refresh/exchange did, for summaries (no secrets). */
 export interface RefreshOutcome {
@@ -71,18 +81,43 @@ export interface SessionOptions extends ResolveOptions, HttpOptions {
   lock?: LockOptions;
 }
 
+/** Where tokens obtained for a profile are kept, and what was saved there before. */
+export interface Placement {
+  storage: Storage;
+  /** The file the profile store writes: the config file, or the token cache entry. */
+  file: string;
+  section: string;
+  /** The cache entry's values when storage is 'cache' (tokens a previous process saved). */
+  cached: ProfileValues | undefined;
+}
+
 /**
- * Where tokens obtained for `config` are kept, decided here only: the caller's choice, else memory when the
- * credential came from options passed in code (the file would not read it back), else the profile's file.
+ * Where tokens obtained for `config` are kept, decided here only: the caller's choice of memory; memory for
+ * credentials passed in code (the file would not read them back); the profile's section when the config file
+ * has it; otherwise — a profile that lives only in the environment — the token cache (memory with
+ * `DHCORE_TOKEN_CACHE=off`), because such a run must never create or edit the config file.
  */
-export function storageFor(
+export function placementFor(
   config: ResolvedConfig,
   method: AuthMethodBehaviour,
   requested: StorageMode | undefined,
-): StorageMode {
-  if (requested) return requested;
+  env: Readonly<Record<string, string | undefined>>,
+): Placement {
+  const inFile = { file: config.configFile, section: config.profile, cached: undefined };
   const key = method.credentialKey;
-  return key !== undefined && config.sources[key] === 'option' ? 'memory' : 'file';
+  const credential = key === undefined ? undefined : config.get(key);
+  if (requested === 'memory' || (key !== undefined && config.sources[key] === 'option')) {
+    return { storage: 'memory', ...inFile };
+  }
+  if (config.inFile || key === undefined || credential === undefined) return { storage: 'file', ...inFile };
+  if (tokenCacheDisabled(env)) return { storage: 'memory', ...inFile };
+  const file = tokenCacheFile(env, {
+    endpoint: config.endpoint,
+    clientId: config.clientId,
+    credentialKey: key,
+    credential,
+  });
+  return { storage: 'cache', file, section: CACHE_SECTION, cached: readTokenCache(file) };
 }
 
 /**
@@ -94,30 +129,40 @@ export function storageFor(
  */
 export async function openSession(opts: SessionOptions = {}): Promise<Session> {
   const config = opts.config ?? resolveConfig(withCurrentProfile(opts));
+  const env = opts.env ?? process.env;
   const method = AUTH_METHODS[config.authMethod];
   const http = httpOf(opts);
-  const storage = storageFor(config, method, opts.storage);
-  if (!method.refreshable) return new FixedCredentials(config, storage);
-  const log = loggerFor(opts.logger, 'dhcore:auth', opts.env ?? process.env) ?? (() => {});
+  if (!method.refreshable) return new FixedCredentials(config, opts.storage === 'memory' ? 'memory' : 'file');
+  let placement = placementFor(config, method, opts.storage, env);
+  const log = loggerFor(opts.logger, 'dhcore:auth', env) ?? (() => {});
+  log(`tokens of profile ${config.profile} are kept in ${describePlacement(placement)}`);
+  if (placement.storage === 'cache' && !ensureTokenCacheDir(placement.file)) {
+    placement = { ...placement, storage: 'memory' };
+  }
   const { TokenLifecycle } = await import('./lifecycle.js');
   const store = new ProfileStore({
-    file: config.configFile,
-    profile: config.profile,
-    storage,
+    file: placement.file,
+    profile: placement.section,
+    storage: placement.storage === 'memory' ? 'memory' : 'file',
     logger: log,
     // A lock holder is waited for as long as its token request may take.
     lock: { requestTimeoutMs: boundedTimeout(http), ...opts.lock },
   });
-  return new TokenLifecycle({ config, method, store, http, env: opts.env ?? process.env, log });
+  return new TokenLifecycle({ config, method, store, placement, http, env, log });
+}
+
+function describePlacement(p: Placement): string {
+  if (p.storage === 'memory') return 'memory (this process only)';
+  return p.storage === 'cache' ? `the token cache ${p.file}` : `[${p.section}] of ${p.file}`;
 }
 
 /** `access_token_only`, `basic` and `none`: credentials that never change. */
 class FixedCredentials implements Session {
   readonly config: ResolvedConfig;
   readonly #held: HeldTokens;
-  readonly #storage: StorageMode;
+  readonly #storage: Storage;
 
-  constructor(config: ResolvedConfig, storage: StorageMode) {
+  constructor(config: ResolvedConfig, storage: Storage) {
     this.config = config;
     this.#storage = storage;
     this.#held = usableTokens(storedInConfig(config), undefined);

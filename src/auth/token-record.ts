@@ -3,7 +3,7 @@
  * PAT (a fingerprint, never the PAT), what a token set the server issued writes, and the one rule for "may this
  * stored token be used".
  */
-import { TOKEN_FILE_KEYS } from '../config/keys.js';
+import { isStoreCredentialKey, TOKEN_FILE_KEYS } from '../config/keys.js';
 import type { ResolvedConfig } from '../config/types.js';
 import type { ProfileChange, ProfileValues } from '../store/profile-store.js';
 import { formatInstant, type TokenTimes, timesFromStored } from './expiry.js';
@@ -116,6 +116,13 @@ export function tokenChange(
 /** Store credentials and other non-DHCore keys of a profile (`aws_*`, `db_*`, …): not settings, not tokens. */
 function isStoreKey(key: string): boolean {
   return !key.startsWith('dhcore_') && !key.startsWith('oauth2_') && key !== 'current_environment';
+}
+
+/** The store credentials among a profile's values. Secrets. */
+export function storeCredentialsIn(values: ProfileValues): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(values)) if (isStoreCredentialKey(key)) out[key] = value;
+  return out;
 }
 
 /** The store credentials (and other non-DHCore keys) a resolution holds. Secrets. */

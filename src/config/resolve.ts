@@ -86,7 +86,15 @@ export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
   }
   const endpoint = validateEndpoint(values.dhcore_endpoint, sources.dhcore_endpoint, configFile, profile);
   values.dhcore_endpoint = endpoint;
-  return new Resolution(profile, configFile, doc !== null, endpoint, values, sources);
+  return new Resolution(
+    profile,
+    configFile,
+    doc !== null,
+    fileValues !== undefined,
+    endpoint,
+    values,
+    sources,
+  );
 }
 
 /** The auth method the merged credentials select; first match wins (docs/ARCHITECTURE.md, "Auth methods"). */
@@ -186,6 +194,7 @@ class Resolution implements ResolvedConfig {
     readonly profile: string,
     readonly configFile: string,
     readonly fileExists: boolean,
+    readonly inFile: boolean,
     readonly endpoint: string,
     values: Record<string, string>,
     readonly sources: Readonly<Record<string, ValueSource>>,

@@ -25,6 +25,8 @@ export interface ResolvedConfig {
   readonly configFile: string;
   /** Whether the config file existed when resolved. */
   readonly fileExists: boolean;
+  /** Whether the profile is a section of the config file (else it lives only in the environment and options). */
+  readonly inFile: boolean;
   /** Validated endpoint: has `http://` or `https://`, no whitespace, no trailing `/`. */
   readonly endpoint: string;
   /** `dhcore_issuer`, else the endpoint (DHCore is its own issuer by default). */
