@@ -29,7 +29,9 @@ describe('public exports of dhcore-credentials', () => {
         'getCurrentProfile',
         'refreshToken',
         'resolveConfig',
+        's3Config',
         'setCurrentProfile',
+        'sqlConfig',
       ].sort(),
     );
     for (const fn of Object.values(mod)) expect(typeof fn).toBe('function');
@@ -68,6 +70,9 @@ describe('public exports of dhcore-credentials', () => {
       'ResolvedConfig',
       'AuthMethod',
       'Logger',
+      'S3Config',
+      'S3Credentials',
+      'SqlConfig',
     ])
       expect(dts).toContain(name);
   });
@@ -81,7 +86,15 @@ describe('public exports of dhcore-credentials', () => {
   });
 
   it('the public type declarations never use any', () => {
-    for (const file of ['index.d.ts', 'client/client.d.ts', 'parity.d.ts', 'errors.d.ts']) {
+    for (const file of [
+      'index.d.ts',
+      'client/client.d.ts',
+      'parity.d.ts',
+      'errors.d.ts',
+      'stores/s3.d.ts',
+      'stores/sql.d.ts',
+      'stores/session.d.ts',
+    ]) {
       const code = readFileSync(join(DIST, file), 'utf8')
         .replace(/\/\*[\s\S]*?\*\//g, '')
         .replace(/\/\/.*$/gm, '');
