@@ -56,9 +56,9 @@ const RENEWABLE: ReadonlySet<AuthMethod> = new Set(['exchange', 'oauth2']);
 export async function openStoreSession(opts: ClientOptions = {}): Promise<StoreSession> {
   const resolveOpts = withCurrentProfile(opts);
   const config = resolveConfig(resolveOpts);
-  const logger = opts.logger ?? debugLogger();
+  // Without a logger the lifecycle logs under DEBUG=dhcore:auth, as for createClient().
   const tokens = TOKEN_METHODS.has(config.authMethod)
-    ? await loadTokenSource(config, opts, logger)
+    ? await loadTokenSource(config, opts, opts.logger)
     : undefined;
   const session = new Session(config, resolveOpts, tokens);
   if (tokens && RENEWABLE.has(config.authMethod)) await session.accessToken();
@@ -184,12 +184,4 @@ function cannotRenew(profile: string, method: AuthMethod): AuthError {
     'auth_cannot_refresh',
     `The store credentials of profile "${profile}" cannot be renewed: auth method ${method} has no personal access token or refresh token to get new ones with. Run '${loginHint(profile)}'.`,
   );
-}
-
-/** `DEBUG=dhcore*` lines under `dhcore:stores`; `debug` is only loaded when DEBUG is set. */
-function debugLogger(): ((msg: string) => void) | undefined {
-  if (!process.env.DEBUG) return undefined;
-  const { createRequire } = process.getBuiltinModule('node:module');
-  const debug = (createRequire(import.meta.url)('debug') as typeof import('debug'))('dhcore:stores');
-  return debug.enabled ? (msg: string) => debug(msg) : undefined;
 }
