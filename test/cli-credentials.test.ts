@@ -145,6 +145,28 @@ describe('dhcore credentials from the profile (no server)', () => {
     expect(aws.stderr).not.toContain('SECRET-PW-77');
   });
 
+  it('dhcore status --json shows where store credentials come from, never their secret values', async () => {
+    profile(
+      'dhcore_access_token = SECRET-AT-1\naws_access_key_id = SECRET-AK-2\naws_secret_access_key = SECRET-SK-3\naws_credentials_expiration = 2031-01-01T00:00:00Z\n',
+    );
+    const res = await runCli(['--config', home().configFile, '-e', 'p', 'status', '--offline', '--json'], {
+      env: cleanEnv(home().home, {
+        AWS_SESSION_TOKEN: 'SECRET-ST-4',
+        DB_PASSWORD: 'SECRET-DB-5',
+        DB_HOST: 'h',
+      }),
+    });
+    expect(res.code).toBe(0);
+    const status = JSON.parse(res.stdout) as { sources: Record<string, string> };
+    expect(status.sources).toMatchObject({
+      aws_access_key_id: 'file',
+      aws_session_token: 'env',
+      db_password: 'env',
+      db_host: 'env',
+    });
+    expect(res.stdout + res.stderr).not.toMatch(/SECRET-/);
+  });
+
   it('rejects an unknown format as a usage error', async () => {
     profile('dhcore_access_token = t\n');
     const res = await run('--format', 'yaml');

@@ -146,6 +146,13 @@ describe('dhcore exec without a token', () => {
     expect(res.stderr).not.toContain('SECRET-PW-9');
   });
 
+  it('without -- before the program: usage error (exit 2), nothing run', async () => {
+    const res = await runCli(['exec', 'node', '-e', 'console.log("ran")'], { env: cleanEnv(home().home) });
+    expect(res.code).toBe(2);
+    expect(res.stdout).toBe('');
+    expect(res.stderr).toContain('put -- before the program');
+  });
+
   it('the help says the values are a snapshot and points long jobs elsewhere', async () => {
     const res = await runCli(['exec', '--help'], { env: cleanEnv(home().home) });
     expect(res.code).toBe(0);

@@ -41,6 +41,13 @@ Examples:
   dhcore exec -- sh -c 'curl -H "Authorization: Bearer $DHCORE_ACCESS_TOKEN" "$DHCORE_ENDPOINT/api/auth"'`,
     )
     .action(async (argv: string[], opts: { passCredentials?: boolean }, cmd: Command) => {
+      // Without `--`, the program's own options (node -e, aws --profile …) would be read as dhcore's.
+      if (!(cmd.parent?.rawArgs ?? process.argv).includes('--')) {
+        cmd.error('error: put -- before the program: dhcore exec [options] -- <command> [args…]', {
+          exitCode: 2,
+          code: 'dhcore.exec.separator',
+        });
+      }
       const session = await openStoreSession(resolveOptionsOf(cmd));
       const values = await new FreshStoreValues(session).values();
       const accessToken = await session.accessToken();
