@@ -42,7 +42,7 @@ Examples:
     )
     .action(async (argv: string[], opts: { passCredentials?: boolean }, cmd: Command) => {
       // Without `--`, the program's own options (node -e, aws --profile …) would be read as dhcore's.
-      if (!(cmd.parent?.rawArgs ?? process.argv).includes('--')) {
+      if (!process.argv.includes('--')) {
         cmd.error('error: put -- before the program: dhcore exec [options] -- <command> [args…]', {
           exitCode: 2,
           code: 'dhcore.exec.separator',
