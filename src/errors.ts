@@ -75,6 +75,15 @@ export const ERROR_CODES = {
   config_missing_client_id: { category: 'config', meaning: 'No OAuth client id is configured or served.' },
   config_no_token_endpoint: { category: 'config', meaning: 'The issuer names no token endpoint.' },
   config_no_device_flow: { category: 'config', meaning: 'The issuer offers no device login.' },
+  config_missing_store_credentials: {
+    category: 'config',
+    meaning: 'The profile has no S3 or SQL store credentials (the message names the missing keys).',
+  },
+  config_unsupported_store: { category: 'config', meaning: 'The SQL store is not PostgreSQL (DB_PLATFORM).' },
+  config_invalid_store_value: {
+    category: 'config',
+    meaning: 'A store credential has a value it cannot take.',
+  },
   store_not_writable: {
     category: 'config',
     meaning: 'A login or logout could not be saved: the config file cannot be written.',
@@ -119,6 +128,10 @@ export const ERROR_CODES = {
   auth_no_code: { category: 'auth', meaning: 'The login callback carried no authorization code.' },
   auth_login_timeout: { category: 'auth', meaning: 'The login was not completed in time.' },
   auth_device_expired: { category: 'auth', meaning: 'The device code expired before it was approved.' },
+  auth_store_credentials_expired: {
+    category: 'auth',
+    meaning: 'The store credentials expired and renewing the token gave no new ones.',
+  },
   auth_failed: { category: 'auth', meaning: 'A token request failed for an unexpected reason.' },
   login_cancelled: { category: 'cancelled', meaning: 'The login was cancelled (Ctrl-C); nothing was saved.' },
 

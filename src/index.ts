@@ -29,6 +29,10 @@ export {
 } from './errors.js';
 export type { ProfileFileOptions, SetCurrentProfileOptions } from './parity.js';
 export { getCredentialsAndConfig, getCurrentProfile, refreshToken, setCurrentProfile } from './parity.js';
+export type { S3Config, S3ConfigOptions, S3Credentials } from './stores/s3.js';
+export { s3Config } from './stores/s3.js';
+export type { SqlConfig, SqlConfigOptions } from './stores/sql.js';
+export { sqlConfig } from './stores/sql.js';
 
 /**
  * Resolve which DHCore, profile, credentials and auth method apply — from options, environment and the config

@@ -42,8 +42,9 @@ const ALLOWED: Record<string, string[]> = {
   profiles: ['config', 'store', 'net', ...ROOT_HELPERS],
   client: ['auth', 'net', 'config', 'profiles', ...ROOT_HELPERS],
   parity: ['auth', 'client', 'config', 'profiles'],
+  stores: ['auth', 'client', 'config', ...ROOT_HELPERS],
   'dev-server': ['errors', 'net'],
-  demo: ['auth', 'client', 'config', 'dev-server', 'parity', 'profiles', ...ROOT_HELPERS],
+  demo: ['auth', 'client', 'config', 'dev-server', 'parity', 'profiles', 'stores', ...ROOT_HELPERS],
 };
 
 describe('folder rules', () => {

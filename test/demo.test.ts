@@ -34,6 +34,7 @@ describe('npm start (build/demo/main.js)', () => {
         'refreshToken()',
         'login + refresh',
         'projects',
+        'S3 store',
       ];
       for (const title of titles) expect(out).toContain(`  ${title}`);
       expect(out).toMatch(
@@ -41,10 +42,14 @@ describe('npm start (build/demo/main.js)', () => {
       );
       expect(out).toMatch(/projects → 200: demo-project, sandbox/);
       expect(out).toMatch(
+        /S3 store\s+s3Config\(\) → S3Client: wrote s3:\/\/dhcore-dev\/hello\.txt and read back "hello from dhcore-credentials"/,
+      );
+      expect(out).toMatch(
         /\(auth method oauth2\); refreshToken\(\) rotated the refresh token and saved it → GET \/api\/auth 200/,
       );
       expect(out).toMatch(
-        /Summary: 6 authenticated calls, 6 × 200; 5 token requests at the server \(token-exchange ×3, authorization_code ×1, refresh_token ×1\)/,
+        // The S3 step renews the 3-second token first when it is already in its refresh window.
+        /Summary: 6 authenticated calls, 6 × 200; [56] token requests at the server \(token-exchange ×[34], authorization_code ×1, refresh_token ×1\); auth methods exchange and oauth2; 1 S3 key\(s\) used; no secret printed\./,
       );
       // No token, PAT or password: nothing that looks like a JWT or a PAT.
       expect(out).not.toMatch(/eyJ[\w-]+\.[\w-]+/);

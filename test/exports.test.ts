@@ -32,7 +32,9 @@ describe('public exports of dhcore-credentials', () => {
         'getCurrentProfile',
         'refreshToken',
         'resolveConfig',
+        's3Config',
         'setCurrentProfile',
+        'sqlConfig',
       ].sort(),
     );
     for (const [name, value] of Object.entries(mod)) {
@@ -101,6 +103,9 @@ describe('public exports of dhcore-credentials', () => {
       'ResolvedConfig',
       'AuthMethod',
       'Logger',
+      'S3Config',
+      'S3Credentials',
+      'SqlConfig',
     ])
       expect(dts).toContain(name);
   });
@@ -114,7 +119,15 @@ describe('public exports of dhcore-credentials', () => {
   });
 
   it('the public type declarations never use any', () => {
-    for (const file of ['index.d.ts', 'client/client.d.ts', 'parity.d.ts', 'errors.d.ts']) {
+    for (const file of [
+      'index.d.ts',
+      'client/client.d.ts',
+      'parity.d.ts',
+      'errors.d.ts',
+      'stores/s3.d.ts',
+      'stores/sql.d.ts',
+      'stores/session.d.ts',
+    ]) {
       const code = readFileSync(join(DIST, file), 'utf8')
         .replace(/\/\*[\s\S]*?\*\//g, '')
         .replace(/\/\/.*$/gm, '');

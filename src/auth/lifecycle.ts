@@ -191,7 +191,9 @@ export class TokenLifecycle implements Session {
   async #run(mode: Mode, rejected: string | undefined): Promise<string> {
     const outcome = await this.#store.update<RunResult>(async (current) => {
       const adopted = mode === 'forced' ? undefined : this.#adoptable(current, rejected);
-      if (adopted) return { result: { held: adopted, action: 'adopted' as const, extra: {} } };
+      // Another process's token comes with the store credentials it saved beside it.
+      if (adopted)
+        return { result: { held: adopted, action: 'adopted' as const, extra: storeCredentialsIn(current) } };
       const refreshToken = current.dhcore_refresh_token ?? this.#held.refresh;
       const { issued, attempt } = await this.#obtain(refreshToken);
       if (issued.ignored.length > 0) {

@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { register as registerCredentials } from './commands/credentials.js';
 import { register as registerDevServer } from './commands/dev-server.js';
+import { register as registerExec } from './commands/exec.js';
 import { register as registerListEnv } from './commands/list-env.js';
 import { register as registerLogin } from './commands/login.js';
 import { register as registerLogout } from './commands/logout.js';
@@ -55,6 +57,8 @@ export function buildProgram(): Command {
   registerLogout(program);
   registerRefresh(program);
   registerToken(program);
+  registerCredentials(program);
+  registerExec(program);
   registerDevServer(program);
   return program;
 }

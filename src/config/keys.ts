@@ -21,6 +21,33 @@ export const CREDENTIAL_KEYS = [
   'DHCORE_EXPIRES_AT',
 ] as const;
 
+/**
+ * Store credentials DHCore hands out with the `credentials` scope (the Python SDK's names). Credentials
+ * too: the file beats the environment, key by key.
+ */
+export const S3_KEYS = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_CREDENTIALS_EXPIRATION',
+  'AWS_ENDPOINT_URL',
+  'AWS_REGION',
+  'S3_SIGNATURE_VERSION',
+  'S3_PATH_STYLE',
+  'S3_BUCKET',
+] as const;
+export const SQL_KEYS = [
+  'DB_USERNAME',
+  'DB_PASSWORD',
+  'DB_HOST',
+  'DB_PORT',
+  'DB_DATABASE',
+  'DB_SCHEMA',
+  'DB_PLATFORM',
+] as const;
+export const STORE_KEYS = [...S3_KEYS, ...SQL_KEYS] as const;
+export type StoreKey = (typeof STORE_KEYS)[number];
+
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 export type CredentialKey = (typeof CREDENTIAL_KEYS)[number];
 export type KnownKey = ConfigKey | CredentialKey;
@@ -62,4 +89,11 @@ export function isSecretKey(key: string): boolean {
   return /(token|password|passwd|secret|pat|credential|session|key)/.test(k);
 }
 
-const NOT_SECRET = new Set(['dhcore_expires_at', 'dhcore_refresh_at', 'current_environment']);
+const NOT_SECRET = new Set([
+  'dhcore_expires_at',
+  'dhcore_refresh_at',
+  'current_environment',
+  'aws_credentials_expiration',
+  // "pat" as in path, not a personal access token.
+  's3_path_style',
+]);

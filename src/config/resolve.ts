@@ -2,7 +2,7 @@ import { ConfigError } from '../errors.js';
 import { redactRecord, redactUrl } from '../redact.js';
 import { warnOnce } from '../warnings.js';
 import { IniDocument } from './ini.js';
-import { CONFIG_KEYS, CREDENTIAL_KEYS, CURRENT_ENVIRONMENT_KEY, URL_KEYS } from './keys.js';
+import { CONFIG_KEYS, CREDENTIAL_KEYS, CURRENT_ENVIRONMENT_KEY, STORE_KEYS, URL_KEYS } from './keys.js';
 import { chooseProfile, configFilePath, unknownProfileError } from './location.js';
 import type { AuthMethod, ResolvedConfig, ResolveOptions, ValueSource } from './types.js';
 
@@ -17,7 +17,8 @@ const { readFileSync } = process.getBuiltinModule('node:fs');
 const { inspect } = process.getBuiltinModule('node:util');
 
 const CONFIG_FILE_KEYS = new Set(CONFIG_KEYS.map((k) => k.toLowerCase()));
-const CREDENTIAL_FILE_KEYS = CREDENTIAL_KEYS.map((k) => k.toLowerCase());
+// Store credentials (aws_*, s3_*, db_*) follow the credential rule: file > env.
+const CREDENTIAL_FILE_KEYS = [...CREDENTIAL_KEYS, ...STORE_KEYS].map((k) => k.toLowerCase());
 
 /** The config file, parsed; `null` when it does not exist (a missing file is not an error). */
 export function readConfigDocument(file: string): IniDocument | null {

@@ -4,12 +4,14 @@
  * Starts the dev server (a real oidc-provider), registers it as a profile exactly as
  * `dhcore register` does, logs in with the demo personal access token as `dhcore login --pat` does, then
  * uses the library (`createClient`, `refreshToken`) to make authenticated calls, watches a short-lived
- * token get renewed, and prints a short summary. Nothing outside the temporary folder is read or written:
+ * token get renewed, writes an object to a local S3 server and reads it back with the store credentials DHCore
+ * handed out (`s3Config()` + the AWS SDK), and prints a short summary. Nothing outside the temporary folder is read or written:
  * the shell's DHCORE_* variables and ~/.dhcore.ini are ignored.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { toIssued } from '../auth/grants.js';
 import { loginWithPat, saveInteractiveLogin } from '../auth/login.js';
 import { createClient } from '../client/client.js';
@@ -18,6 +20,7 @@ import { startDevServer } from '../dev-server/index.js';
 import { headlessLogin } from '../dev-server/login.js';
 import { refreshToken } from '../parity.js';
 import { discoverProfile, writeRegistration } from '../profiles/register.js';
+import { s3Config } from '../stores/s3.js';
 
 const TTL_S = 3;
 const PROFILE = 'demo';
@@ -36,12 +39,17 @@ async function main(): Promise<void> {
   const configFile = join(dir, '.dhcore.ini');
   // Only this temporary file, never the user's shell settings.
   const base = { configFile, profile: PROFILE, env: {} };
-  const server = await startDevServer({ port: 0, accessTokenTtl: TTL_S });
+  // s3: a local S3 server; every token comes with a new S3 key pair for it (living 10 minutes here).
+  const server = await startDevServer({ port: 0, accessTokenTtl: TTL_S, s3: true, s3KeyTtl: 600 });
   const statuses: number[] = [];
   const token = () => resolveConfig(base).get('dhcore_access_token');
   try {
     process.stdout.write('dhcore-credentials demo — everything runs locally, in a temporary folder\n\n');
-    step(1, 'dev server', `${server.endpoint} (oidc-provider; access tokens live ${TTL_S} s)`);
+    step(
+      1,
+      'dev server',
+      `${server.endpoint} (oidc-provider; access tokens live ${TTL_S} s) + S3 server ${server.s3?.endpoint}`,
+    );
 
     const reg = await discoverProfile(server.endpoint, PROFILE);
     await writeRegistration(configFile, reg, false);
@@ -57,7 +65,9 @@ async function main(): Promise<void> {
       3,
       'login --pat',
       `exchanged the demo PAT; access token valid until ${time(login.expiresAt)}` +
-        (extras.length ? `, plus ${extras.length} store credentials (${extras.join(', ')})` : ''),
+        (extras.length
+          ? `, plus ${extras.length} store credentials (${[...new Set(extras.map((k) => `${k.split('_')[0]}_*`))].join(', ')})`
+          : ''),
     );
 
     const client = await createClient(base);
@@ -124,6 +134,25 @@ async function main(): Promise<void> {
       `GET /api/v1/projects → ${projects.status}: ${(body.content ?? []).map((p) => p.name).join(', ')}`,
     );
 
+    // The store credentials that came with the token, ready for the AWS SDK; renewed when they near expiry.
+    const s3cfg = await s3Config(base);
+    const s3 = new S3Client(s3cfg);
+    try {
+      const text = 'hello from dhcore-credentials';
+      await s3.send(new PutObjectCommand({ Bucket: s3cfg.bucket, Key: 'hello.txt', Body: text }));
+      const back = await s3.send(new GetObjectCommand({ Bucket: s3cfg.bucket, Key: 'hello.txt' }));
+      const read = await back.Body?.transformToString();
+      if (read !== text) throw new Error('the object read back from S3 differs from the one written');
+      const expires = (await s3cfg.credentials()).expiration?.toISOString();
+      step(
+        9,
+        'S3 store',
+        `s3Config() → S3Client: wrote s3://${s3cfg.bucket}/hello.txt and read back "${read}" with the S3 key DHCore handed out (valid until ${time(expires)})`,
+      );
+    } finally {
+      s3.destroy();
+    }
+
     const stats = server.stats();
     const grants = Object.entries(stats.byGrant)
       .map(([grant, n]) => `${grant.replace('urn:ietf:params:oauth:grant-type:', '')} ×${n}`)
@@ -131,7 +160,8 @@ async function main(): Promise<void> {
     const ok = statuses.filter((s) => s === 200).length;
     process.stdout.write(
       `\nSummary: ${statuses.length} authenticated calls, ${ok} × 200; ` +
-        `${stats.tokenRequests} token requests at the server (${grants}); auth methods ${client.authMethod} and oauth2; no secret printed.\n`,
+        `${stats.tokenRequests} token requests at the server (${grants}); auth methods ${client.authMethod} and oauth2; ` +
+        `${stats.s3?.accessKeysSeen.length ?? 0} S3 key(s) used; no secret printed.\n`,
     );
     if (ok !== statuses.length) throw new Error(`some calls failed: ${statuses.join(' ')}`);
   } finally {

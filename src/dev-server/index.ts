@@ -19,13 +19,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { DHCoreError } from '../errors.js';
 import { isLoopbackHost } from '../net/loopback.js';
-import { assertOidcProviderInstalled } from './dependency.js';
+import { assertOidcProviderInstalled, assertS3rverInstalled } from './dependency.js';
 import { generateServerKeys } from './keys.js';
 import type { DemoUser } from './provider.js';
 import type { Stats } from './routes.js';
+import { type DevS3, type DevS3Stats, startDevS3 } from './s3.js';
 import { MemoryStore } from './store.js';
+import { dbFields, demoS3Fields } from './stores.js';
 
 export { type HeadlessLoginOptions, headlessLogin } from './login.js';
+export type { DevS3Stats } from './s3.js';
 
 // Fails the import itself when the optional oidc-provider is missing (provider.js and routes.js, which load
 // it, are imported only once a server starts).
@@ -50,6 +53,20 @@ export interface DevServerOptions {
   password?: string;
   /** The valid personal access token (default: random per start, `dhpat_…`). */
   pat?: string;
+  /**
+   * Also run a local S3-compatible server (s3rver) and hand out a new access key for it with every token
+   * issued with the `credentials` scope; each key is revoked there when it expires.
+   */
+  s3?: boolean;
+  /** Lifetime of each S3 key pair in seconds (default: the access-token TTL). */
+  s3KeyTtl?: number;
+  /** Bucket created in the S3 server and named in the responses (`s3_bucket`; default `dhcore-dev`). */
+  s3Bucket?: string;
+  /**
+   * A PostgreSQL role to hand out as the SQL store credentials (`db_*`):
+   * `postgresql://user:password@host:port/database[?schema=name]`.
+   */
+  db?: string;
 }
 
 export interface DevServer {
@@ -63,8 +80,13 @@ export interface DevServer {
   user: string;
   password: string;
   pat: string;
-  /** Counts of token endpoint requests by grant_type since start (tests/benchmarks count server-side). */
-  stats(): { tokenRequests: number; byGrant: Record<string, number> };
+  /** The local S3 server, with `s3: true`. */
+  s3?: { endpoint: string; bucket: string; region: string };
+  /**
+   * Counts of token endpoint requests by grant_type since start (tests/benchmarks count server-side), and with
+   * `s3: true` the S3 keys issued, revoked and seen in signed requests.
+   */
+  stats(): { tokenRequests: number; byGrant: Record<string, number>; s3?: DevS3Stats };
   close(): Promise<void>;
 }
 
@@ -98,19 +120,39 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     );
   }
 
+  const s3KeyTtl = opts.s3KeyTtl ?? accessTokenTtl;
+  if (!Number.isInteger(s3KeyTtl) || s3KeyTtl < 1) {
+    throw new DHCoreError(
+      'dev_server_bad_option',
+      `invalid S3 key TTL '${s3KeyTtl}': use a whole number of seconds >= 1`,
+    );
+  }
+  const db = opts.db !== undefined ? dbFields(opts.db) : undefined;
+  if (opts.s3) assertS3rverInstalled();
+  const s3: DevS3 | undefined = opts.s3
+    ? await startDevS3({ keyTtl: s3KeyTtl, bucket: opts.s3Bucket ?? 'dhcore-dev', region: 'us-east-1', log })
+    : undefined;
+  const demoS3 = demoS3Fields();
+  const storeFields = () => ({ ...(s3 ? s3.issue() : demoS3()), ...db });
+
   // Listen first: the issuer must be the exact base URL, port included.
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
     res.statusCode = 503;
     res.end();
   };
   const server: Server = createServer((req, res) => handler(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    await s3?.close();
+    throw err;
+  }
 
   try {
     const address = server.address() as AddressInfo;
@@ -153,6 +195,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       stats,
       log,
       devicePollInterval: opts.devicePollInterval ?? 5,
+      storeFields,
     });
     handler = provider.callback();
     log(`dhcore dev-server listening on ${endpoint} (access token TTL ${accessTokenTtl}s)`);
@@ -165,14 +208,19 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       user: user.username,
       password: user.password,
       pat: user.pat,
-      stats: () => ({ tokenRequests: stats.tokenRequests, byGrant: { ...stats.byGrant } }),
+      ...(s3 ? { s3: { endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region } } : {}),
+      stats: () => ({
+        tokenRequests: stats.tokenRequests,
+        byGrant: { ...stats.byGrant },
+        ...(s3 ? { s3: s3.stats() } : {}),
+      }),
       close: () => {
-        closed ??= closeServer(server).then(() => store.clear());
+        closed ??= Promise.all([closeServer(server), s3?.close()]).then(() => store.clear());
         return closed;
       },
     };
   } catch (err) {
-    await closeServer(server);
+    await Promise.all([closeServer(server), s3?.close()]);
     throw err;
   }
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Interaction, InteractionResults, KoaContextWithOIDC, default as Provider } from 'oidc-provider';
 import { isRecord, type ServerKeys, verifyAccessToken } from './keys.js';
 import { loginPage, messagePage } from './pages.js';
@@ -17,6 +17,8 @@ export interface RouteSettings {
   stats: Stats;
   log: (line: string) => void;
   devicePollInterval: number;
+  /** Store credentials for a token response with the `credentials` scope (a new S3 key pair each time). */
+  storeFields: () => Record<string, string>;
 }
 
 type Ctx = Parameters<Parameters<Provider['use']>[0]>[0];
@@ -29,8 +31,6 @@ const INTERACTION = /^\/interaction\/([\w-]+)(?:\/(login|abort))?$/;
  * token-response shaping as a Koa middleware that runs in front of oidc-provider's router.
  */
 export function installRoutes(provider: Provider, s: RouteSettings): void {
-  const demoStoreSecret = randomBytes(20).toString('base64url');
-
   provider.use(async (ctx: Ctx, next: () => Promise<unknown>) => {
     const started = Date.now();
     try {
@@ -53,14 +53,7 @@ export function installRoutes(provider: Provider, s: RouteSettings): void {
           body.client_id = s.clientId;
           body.issuer = s.endpoint;
           const scope = typeof body.scope === 'string' ? body.scope.split(' ') : [];
-          if (scope.includes(CREDENTIALS_SCOPE)) {
-            Object.assign(body, {
-              aws_access_key_id: 'DHCOREDEVACCESSKEY',
-              aws_secret_access_key: demoStoreSecret,
-              aws_session_token: randomBytes(24).toString('base64url'),
-              aws_endpoint_url: 'http://localhost:9000',
-            });
-          }
+          if (scope.includes(CREDENTIALS_SCOPE)) Object.assign(body, s.storeFields());
         }
       } else if (ctx.path === '/auth/device' && ctx.status === 200 && isRecord(ctx.body)) {
         // oidc-provider leaves `interval` out (clients then wait the RFC 8628 default of 5 s).

@@ -17,6 +17,9 @@ interface DevServerCliOptions {
   accessTokenTtl: number;
   allowNonLoopback?: boolean;
   quiet?: boolean;
+  s3?: boolean;
+  s3KeyTtl?: number;
+  db?: string;
 }
 
 export function register(program: Command): void {
@@ -33,16 +36,31 @@ export function register(program: Command): void {
     )
     .option('--allow-non-loopback', 'permit binding a non-loopback address (exposes a demo user!)')
     .option('--quiet', 'do not log requests to stderr')
+    .option(
+      '--s3',
+      'also run a local S3 server and hand out a new, expiring access key for it with each token',
+    )
+    .option(
+      '--s3-key-ttl <seconds>',
+      'lifetime of each S3 access key (default: the access token TTL)',
+      integer(1, 365 * 24 * 3600, 'S3 key TTL'),
+    )
+    .option('--db <url>', 'hand out this PostgreSQL role: postgresql://user:password@host:port/database')
     .addHelpText(
       'after',
       `
 When ready it prints ONE JSON line on stdout and serves until SIGINT/SIGTERM:
   {"endpoint":"http://127.0.0.1:PORT","issuer":"…","clientId":"dhcore-cli","user":"demo","password":"…","pat":"…"}
-Logs go to stderr.
+With --s3 it adds "s3Endpoint" and "s3Bucket". Logs go to stderr.
+
+Tokens issued with the credentials scope carry store credentials: with --s3 a new S3 key pair that works
+against the local S3 server until it expires (then it is revoked there), with --db the given PostgreSQL
+role (db_host, db_port, db_database, db_username, db_password, db_platform); without them, demo values.
 
 Examples:
   dhcore dev-server --port 8080
-  dhcore dev-server --access-token-ttl 5      # watch tokens expire and refresh`,
+  dhcore dev-server --access-token-ttl 5      # watch tokens expire and refresh
+  dhcore dev-server --s3 --db postgresql://app:secret@127.0.0.1:5432/app`,
     )
     .action(async (opts: DevServerCliOptions) => {
       // stdout carries exactly one JSON line: anything a library prints with console.log/info
@@ -61,6 +79,9 @@ Examples:
         host: opts.host,
         accessTokenTtl: opts.accessTokenTtl,
         allowNonLoopback: opts.allowNonLoopback === true,
+        ...(opts.s3 ? { s3: true } : {}),
+        ...(opts.s3KeyTtl !== undefined ? { s3KeyTtl: opts.s3KeyTtl } : {}),
+        ...(opts.db !== undefined ? { db: opts.db } : {}),
         ...(opts.quiet ? {} : { logger: (line: string) => process.stderr.write(`dev-server: ${line}\n`) }),
       });
 
@@ -76,6 +97,7 @@ Examples:
         user: server.user,
         password: server.password,
         pat: server.pat,
+        ...(server.s3 ? { s3Endpoint: server.s3.endpoint, s3Bucket: server.s3.bucket } : {}),
       };
       process.stdout.write(`${JSON.stringify(ready)}\n`);
       process.stderr.write(
