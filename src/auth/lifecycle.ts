@@ -15,9 +15,10 @@
  * Built by `openSession()` (session.ts), which decides where tokens are kept.
  */
 import type { ResolvedConfig } from '../config/types.js';
-import { AuthError, DHCoreError } from '../errors.js';
+import { AuthError, ConfigError, DHCoreError } from '../errors.js';
 import type { Http } from '../net/http.js';
 import type { ProfileStore, ProfileValues } from '../store/profile-store.js';
+import { warnOnce } from '../warnings.js';
 import { formatInstant, timesAtIssuance } from './expiry.js';
 import type { IssuedTokens } from './grants.js';
 import { noTokenError, refusedError } from './messages.js';
@@ -54,6 +55,8 @@ export interface LifecycleParts {
   http: Http;
   env: Readonly<Record<string, string | undefined>>;
   log: (msg: string) => void;
+  /** Refuse to present a rotating refresh token whose successor cannot be saved (the CLI). */
+  refuseUnsaveable?: boolean;
 }
 
 type Mode = 'needed' | 'ahead' | 'forced' | 'rejected';
@@ -73,6 +76,7 @@ export class TokenLifecycle implements Session {
   readonly #http: Http;
   readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #log: (msg: string) => void;
+  readonly #refuseUnsaveable: boolean;
   /** The PAT this lifecycle stands on (exchange); becomes the environment's after a successful fallback. */
   #pat: string | undefined;
   #held: HeldTokens;
@@ -91,6 +95,7 @@ export class TokenLifecycle implements Session {
     this.#http = parts.http;
     this.#env = parts.env;
     this.#log = parts.log;
+    this.#refuseUnsaveable = parts.refuseUnsaveable === true;
     this.#target = {
       endpoint: config.endpoint,
       issuer: config.issuer,
@@ -189,6 +194,9 @@ export class TokenLifecycle implements Session {
   }
 
   async #run(mode: Mode, rejected: string | undefined): Promise<string> {
+    // Before the lock: a file that cannot be written cannot be locked either, and no other process can have
+    // saved a token to adopt.
+    await this.#checkSaveable();
     const outcome = await this.#store.update<RunResult>(async (current) => {
       const adopted = mode === 'forced' ? undefined : this.#adoptable(current, rejected);
       // Another process's token comes with the store credentials it saved beside it.
@@ -235,6 +243,28 @@ export class TokenLifecycle implements Session {
     return this.#patOfMethod() === undefined
       ? { ...stored, refresh: stored.refresh ?? this.#held.refresh }
       : stored;
+  }
+
+  /**
+   * A refresh token is single-use: presenting it when its successor cannot be saved loses the session for
+   * every other process and the next run. The CLI (`refuseUnsaveable`) refuses before asking the server; a
+   * library process goes on with the new tokens in memory and says once that the saved one is spent.
+   */
+  async #checkSaveable(): Promise<void> {
+    if (this.#method.credentialKey !== 'dhcore_refresh_token' || this.#placement.storage === 'memory') return;
+    const why = await this.#store.whyNotWritable();
+    if (why === undefined) return;
+    if (this.#refuseUnsaveable) {
+      throw new ConfigError(
+        'config_not_writable',
+        `Cannot save the rotated refresh token of profile "${this.profile}": ${why}. Nothing was sent to the server, so the saved refresh token is still valid; make it writable (chmod u+w), or choose another file with --config.`,
+        { file: this.#placement.file },
+      );
+    }
+    warnOnce(
+      `DHCORE_REFRESH_TOKEN_SPENT:${this.#placement.file}`,
+      `The refresh token of profile "${this.profile}" rotates, but ${why}: this process keeps the new one in memory, and the one saved in ${this.#placement.file} is now spent — other processes and the next run must log in again.`,
+    );
   }
 
   /** Run the method's attempt chain: the next attempt only after `invalid_grant`. */

@@ -90,6 +90,14 @@ async function saveLogin(
   opts: { pat?: string; clientId?: string },
 ): Promise<LoginResult> {
   const store = new ProfileStore({ file: config.configFile, profile: config.profile });
+  // Before asking the server: logging in is saving, and a login that cannot be saved is no login.
+  const why = await store.whyNotWritable();
+  if (why !== undefined) {
+    throw new DHCoreError(
+      'store_not_writable',
+      `Cannot log in to profile "${config.profile}": ${why}. Nothing was sent to the server; make it writable (chmod u+w), or choose another file with --config.`,
+    );
+  }
   const outcome = await store.update(async (current) => {
     const issued = await obtain();
     const times = timesAtIssuance(issued.accessToken, issued.expiresIn, Date.now());
@@ -181,6 +189,13 @@ async function removeCachedTokens(opts: ResolveOptions): Promise<boolean> {
 
 async function removeTokens(opts: { file: string; profile: string; keepPat: boolean }): Promise<string[]> {
   const store = new ProfileStore({ file: opts.file, profile: opts.profile });
+  const why = await store.whyNotWritable();
+  if (why !== undefined) {
+    throw new DHCoreError(
+      'store_not_writable',
+      `Cannot log out of profile "${opts.profile}": ${why}, so its tokens are still saved there. Make it writable (chmod u+w) and run 'dhcore logout' again.`,
+    );
+  }
   const keys: string[] = [...MANAGED_TOKEN_KEYS];
   if (!opts.keepPat) keys.push('dhcore_personal_access_token');
   const outcome = await store.update(async (current) => {

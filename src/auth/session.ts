@@ -79,6 +79,11 @@ export interface SessionOptions extends ResolveOptions, HttpOptions {
   logger?: Logger;
   /** Cross-process lock tuning (tests, benchmarks). */
   lock?: LockOptions;
+  /**
+   * Refuse (`config_not_writable`, before any request) to present a rotating refresh token whose successor
+   * cannot be saved. The CLI sets it: its process ends, so memory is no place for the only valid token.
+   */
+  refuseUnsaveable?: boolean;
 }
 
 /** Where tokens obtained for a profile are kept, and what was saved there before. */
@@ -148,7 +153,16 @@ export async function openSession(opts: SessionOptions = {}): Promise<Session> {
     // A lock holder is waited for as long as its token request may take.
     lock: { requestTimeoutMs: boundedTimeout(http), ...opts.lock },
   });
-  return new TokenLifecycle({ config, method, store, placement, http, env, log });
+  return new TokenLifecycle({
+    config,
+    method,
+    store,
+    placement,
+    http,
+    env,
+    log,
+    refuseUnsaveable: opts.refuseUnsaveable === true,
+  });
 }
 
 function describePlacement(p: Placement): string {

@@ -3,6 +3,7 @@
  * are thin: they parse flags, call the SDK, and print.
  */
 import type { Command } from 'commander';
+import type { SessionOptions } from '../auth/session.js';
 import { configFilePath } from '../config/location.js';
 import type { ResolveOptions } from '../config/types.js';
 import { EXIT_CODES, errorCategory } from '../errors.js';
@@ -27,6 +28,14 @@ export function resolveOptionsOf(cmd: Command): ResolveOptions {
     ...(g.config ? { configFile: g.config } : {}),
     ...(g.env ? { profile: g.env } : {}),
   };
+}
+
+/**
+ * Session options for a command that uses tokens: the global flags, and — since a CLI process ends — a refusal
+ * to rotate a refresh token whose successor cannot be saved.
+ */
+export function sessionOptionsOf(cmd: Command): SessionOptions {
+  return { ...resolveOptionsOf(cmd), refuseUnsaveable: true };
 }
 
 /** The config file the command works on: `--config`, else `$DH_CONFIG`, else `~/.dhcore.ini`. */

@@ -4,7 +4,7 @@
  * a time limit per call (deadlines.ts). Tokens come from the session (auth/session.ts), the one route to a
  * token.
  */
-import { openSession, type Session } from '../auth/session.js';
+import { openSession, type Session, type SessionOptions } from '../auth/session.js';
 import type { AuthMethod, ResolveOptions } from '../config/types.js';
 import { elapsed, type Logger, loggerFor } from '../diagnostics.js';
 import { DHCoreError } from '../errors.js';
@@ -86,12 +86,20 @@ export interface DHCoreClient {
  * if (!res.ok) throw new Error(`DHCore answered ${res.status}`);
  * console.log(await res.json());
  */
-export async function createClient(opts: ClientOptions = {}): Promise<DHCoreClient> {
+export function createClient(opts: ClientOptions = {}): Promise<DHCoreClient> {
+  return clientWith(opts, {});
+}
+
+/** {@link createClient} with session options the public API does not offer (the CLI's `refuseUnsaveable`). */
+export async function clientWith(
+  opts: ClientOptions,
+  extra: Pick<SessionOptions, 'refuseUnsaveable'>,
+): Promise<DHCoreClient> {
   const logger = loggerFor(opts.logger, 'dhcore:client', opts.env ?? process.env);
   // The first performance.now() of a process loads perf_hooks (≈1 ms of cold start): only when it is logged.
   const started = logger ? performance.now() : 0;
   const http = httpOf(opts);
-  const session = await openSession({ ...opts, ...(logger ? { logger } : {}) });
+  const session = await openSession({ ...opts, ...extra, ...(logger ? { logger } : {}) });
   const { config } = session;
   if (config.authMethod !== 'none' && isInsecureTransport(config.endpoint)) {
     warnOnce(

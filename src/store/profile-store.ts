@@ -228,6 +228,46 @@ export class ProfileStore {
     }
   }
 
+  /**
+   * Why a change could not be saved to the file right now (undefined: it can): the file, or — for the atomic
+   * replace — its folder, is not writable. Names path, mode and owner so the user can fix it. Always
+   * undefined for memory storage.
+   */
+  async whyNotWritable(): Promise<string | undefined> {
+    if (this.#storage === 'memory') return undefined;
+    const { canonicalPath } = await import('./lock.js');
+    const target = await canonicalPath(this.file);
+    const { W_OK } = process.getBuiltinModule('node:fs').constants;
+    const { dirname } = process.getBuiltinModule('node:path');
+    const describe = (path: string, st: { mode: number; uid: number }, what: string) =>
+      `${what} ${path} is not writable (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}, owner uid ${st.uid})`;
+    const st = await fsp.stat(target).catch(() => undefined);
+    if (st) {
+      // No write bit at all is read-only on purpose, even for root.
+      if (
+        (st.mode & 0o222) === 0 ||
+        !(await fsp.access(target, W_OK).then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        return describe(target, st, 'file');
+      }
+    }
+    const dir = dirname(target);
+    const dirSt = await fsp.stat(dir).catch(() => undefined);
+    if (
+      dirSt &&
+      !(await fsp.access(dir, W_OK).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      return describe(dir, dirSt, 'folder');
+    }
+    return undefined;
+  }
+
   /** A file without any write bit is read-only on purpose, even for root: respect it. */
   async #fileIsReadOnly(): Promise<boolean> {
     try {

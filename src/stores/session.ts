@@ -6,8 +6,7 @@
  * process saved — all done by the lifecycle).
  */
 import { noTokenError, notRefreshableError } from '../auth/messages.js';
-import { openSession, type Session } from '../auth/session.js';
-import type { ClientOptions } from '../client/client.js';
+import { openSession, type Session, type SessionOptions } from '../auth/session.js';
 import { STORE_KEYS } from '../config/keys.js';
 import type { AuthMethod } from '../config/types.js';
 import { redactUrl } from '../redact.js';
@@ -44,7 +43,7 @@ export interface StoreSession {
  * with a PAT or a refresh token this obtains a valid access token first (no request when a saved one is
  * still valid), so the values are those of a live token.
  */
-export async function openStoreSession(opts: ClientOptions = {}): Promise<StoreSession> {
+export async function openStoreSession(opts: SessionOptions = {}): Promise<StoreSession> {
   const store = new StoreValues(await openSession(opts));
   if (store.renewable) await store.accessToken();
   return store;

@@ -4,7 +4,7 @@ import { STORE_KEYS } from '../../config/keys.js';
 import { FreshStoreValues } from '../../stores/fresh.js';
 import { missingStoreKeys, requireS3 } from '../../stores/s3.js';
 import { openStoreSession } from '../../stores/session.js';
-import { printJson, resolveOptionsOf } from '../context.js';
+import { printJson, sessionOptionsOf } from '../context.js';
 
 type Format = 'json' | 'env' | 'aws-process';
 
@@ -40,7 +40,7 @@ Examples:
   credential_process = dhcore credentials --format aws-process -e prod`,
     )
     .action(async (opts: { format: Format }, cmd: Command) => {
-      const session = await openStoreSession(resolveOptionsOf(cmd));
+      const session = await openStoreSession(sessionOptionsOf(cmd));
       const values = await new FreshStoreValues(session).values();
       const format = opts.format;
       if (format === 'aws-process') {

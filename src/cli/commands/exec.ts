@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { FreshStoreValues } from '../../stores/fresh.js';
 import { openStoreSession } from '../../stores/session.js';
-import { resolveOptionsOf } from '../context.js';
+import { sessionOptionsOf } from '../context.js';
 
 /** Our own long-lived secrets: a child that finds them would use them instead of the token it was given. */
 const WITHHELD = ['DHCORE_PERSONAL_ACCESS_TOKEN', 'DHCORE_REFRESH_TOKEN', 'DHCORE_PASSWORD'] as const;
@@ -48,7 +48,7 @@ Examples:
           code: 'dhcore.exec.separator',
         });
       }
-      const session = await openStoreSession(resolveOptionsOf(cmd));
+      const session = await openStoreSession(sessionOptionsOf(cmd));
       const values = await new FreshStoreValues(session).values();
       const accessToken = await session.accessToken();
 

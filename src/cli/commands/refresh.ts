@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { openSession } from '../../auth/session.js';
-import { globalOptions, printJson, printTable, resolveOptionsOf } from '../context.js';
+import { globalOptions, printJson, printTable, sessionOptionsOf } from '../context.js';
 import { describeExpiry } from './status.js';
 
 /** `dhcore refresh` — force a refresh (oauth2) or a new exchange (PAT) now and save it; no secrets printed. */
@@ -16,7 +16,7 @@ Examples:
   dhcore refresh --json -e staging`,
     )
     .action(async (_opts: unknown, cmd: Command) => {
-      const session = await openSession(resolveOptionsOf(cmd));
+      const session = await openSession(sessionOptionsOf(cmd));
       const { config } = session;
       await session.refresh();
       const state = session.state();

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createClient } from '../../client/client.js';
+import { clientWith } from '../../client/client.js';
 import { CONFIG_KEYS, CREDENTIAL_KEYS } from '../../config/keys.js';
 import { resolveConfig } from '../../config/resolve.js';
 import type { ResolvedConfig, ResolveOptions } from '../../config/types.js';
@@ -55,7 +55,10 @@ async function onlineStatus(opts: ResolveOptions, config: ResolvedConfig): Promi
     error: null,
   };
   try {
-    const client = await createClient({ ...opts, profile: config.profile, timeoutMs: ONLINE_TIMEOUT_MS });
+    const client = await clientWith(
+      { ...opts, profile: config.profile, timeoutMs: ONLINE_TIMEOUT_MS },
+      { refuseUnsaveable: true },
+    );
     const res = await client.fetch('/api/auth', { headers: { accept: 'application/json' } });
     out.reachable = true;
     out.httpStatus = res.status;

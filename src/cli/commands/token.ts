@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { openSession } from '../../auth/session.js';
-import { globalOptions, printJson, resolveOptionsOf } from '../context.js';
+import { globalOptions, printJson, sessionOptionsOf } from '../context.js';
 
 /**
  * `dhcore token` — print a valid access token (exchanging/refreshing and saving as needed), nothing else
@@ -28,7 +28,7 @@ Examples:
   eval "$(dhcore token --format env)"`,
     )
     .action(async (opts: { format?: 'raw' | 'json' | 'env' }, cmd: Command) => {
-      const session = await openSession(resolveOptionsOf(cmd));
+      const session = await openSession(sessionOptionsOf(cmd));
       const { config } = session;
       const accessToken = await session.accessToken();
       const format = opts.format ?? (globalOptions(cmd).json ? 'json' : 'raw');
