@@ -14,10 +14,12 @@
  *
  * Built by `openSession()` (session.ts), which decides where tokens are kept.
  */
+
+import { unwrapQuoted } from '../config/resolve.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { AuthError, ConfigError, DHCoreError } from '../errors.js';
 import type { Http } from '../net/http.js';
-import type { ProfileStore, ProfileValues } from '../store/profile-store.js';
+import type { ProfileChange, ProfileStore, ProfileValues } from '../store/profile-store.js';
 import { warnOnce } from '../warnings.js';
 import { formatInstant, timesAtIssuance } from './expiry.js';
 import type { IssuedTokens } from './grants.js';
@@ -61,6 +63,21 @@ export interface LifecycleParts {
 
 type Mode = 'needed' | 'ahead' | 'forced' | 'rejected';
 
+/** What identifies the server a profile points at: a change means it is not the profile we resolved. */
+const IDENTITY_KEYS = [
+  'dhcore_endpoint',
+  'dhcore_issuer',
+  'dhcore_client_id',
+  'oauth2_token_endpoint',
+] as const;
+
+/** A value as resolution compares it: trimmed, one pair of quotes removed, no trailing `/`. */
+function normalized(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  const v = unwrapQuoted(value.trim()).replace(/\/+$/, '');
+  return v === '' ? null : v;
+}
+
 interface RunResult {
   held: HeldTokens;
   action: RefreshOutcome['action'];
@@ -85,6 +102,10 @@ export class TokenLifecycle implements Session {
   #inflight: Promise<string> | undefined;
   #extra: Record<string, string>;
   #last: RefreshOutcome | undefined;
+  /** Set once the profile on disk changed under us: from then on nothing is written. */
+  #detached = false;
+  /** Identity keys of the profile as this process resolved them (null: absent), see #changedOnDisk. */
+  readonly #identity = new Map<string, string | null>();
 
   constructor(parts: LifecycleParts) {
     const { config } = parts;
@@ -112,6 +133,11 @@ export class TokenLifecycle implements Session {
     const refresh = held.refresh ?? (pat === undefined ? config.get('dhcore_refresh_token') : undefined);
     this.#held = { ...held, refresh };
     this.#ready = this.#held.access !== undefined ? Promise.resolve(this.#held.access) : undefined;
+    if (parts.placement.storage === 'file') {
+      for (const key of IDENTITY_KEYS) {
+        if (config.sources[key] === 'file') this.#identity.set(key, normalized(config.get(key)));
+      }
+    }
     this.#extra = { ...storeValuesOf(config), ...(fromCache ? storeCredentialsIn(cached!) : {}) };
   }
 
@@ -194,33 +220,36 @@ export class TokenLifecycle implements Session {
   }
 
   async #run(mode: Mode, rejected: string | undefined): Promise<string> {
-    // Before the lock: a file that cannot be written cannot be locked either, and no other process can have
-    // saved a token to adopt.
-    await this.#checkSaveable();
-    const outcome = await this.#store.update<RunResult>(async (current) => {
-      const adopted = mode === 'forced' ? undefined : this.#adoptable(current, rejected);
-      // Another process's token comes with the store credentials it saved beside it.
-      if (adopted)
-        return { result: { held: adopted, action: 'adopted' as const, extra: storeCredentialsIn(current) } };
-      const refreshToken = current.dhcore_refresh_token ?? this.#held.refresh;
-      const { issued, attempt } = await this.#obtain(refreshToken);
-      if (issued.ignored.length > 0) {
-        this.#log(
-          `token response fields ignored (not token or store credential fields): ${issued.ignored.join(', ')}`,
-        );
-      }
-      const viaPat = attempt.grant === 'exchange' ? attempt.secret : undefined;
-      const times = timesAtIssuance(issued.accessToken, issued.expiresIn, Date.now());
-      const held: HeldTokens = {
-        access: issued.accessToken,
-        refresh: issued.refreshToken ?? (viaPat ? undefined : refreshToken),
-        ...times,
-      };
-      return {
-        result: { held, action: viaPat ? 'exchanged' : 'refreshed', extra: issued.extra },
-        change: tokenChange(issued, times, viaPat),
-      };
-    });
+    let outcome: { result: RunResult; persisted: boolean; inMemory: boolean };
+    if (this.#detached) {
+      // The profile on disk is no longer the one this process resolved: never touch it again.
+      outcome = { result: await this.#issue(this.#held.refresh), persisted: false, inMemory: true };
+    } else {
+      // Before the lock: a file that cannot be written cannot be locked either, and no other process can
+      // have saved a token to adopt.
+      await this.#checkSaveable();
+      outcome = await this.#store.update<RunResult>(async (current, disk) => {
+        const changed =
+          this.#placement.storage === 'file' ? this.#changedOnDisk(current, disk.exists) : undefined;
+        if (changed) {
+          this.#detached = true;
+          this.#log(
+            `${changed}: the new tokens of profile ${this.profile} are kept in this process only, nothing is written`,
+          );
+          return { result: await this.#issue(this.#held.refresh) };
+        }
+        const adopted = mode === 'forced' ? undefined : this.#adoptable(current, rejected);
+        // Another process's token comes with the store credentials it saved beside it.
+        if (adopted) {
+          return {
+            result: { held: adopted, action: 'adopted' as const, extra: storeCredentialsIn(current) },
+          };
+        }
+        const result = await this.#issue(current.dhcore_refresh_token ?? this.#held.refresh);
+        return { result, change: result.change };
+      });
+      if (this.#detached) outcome = { ...outcome, inMemory: true };
+    }
     const { held, action, extra } = outcome.result;
     this.#held = held;
     Object.assign(this.#extra, extra);
@@ -231,6 +260,55 @@ export class TokenLifecycle implements Session {
     );
     if (held.access === undefined) throw noTokenError(this.#method.name, this.profile);
     return held.access;
+  }
+
+  /** Obtain a new token set (the attempt chain) and what saving it would write. */
+  async #issue(refreshToken: string | undefined): Promise<RunResult & { change: ProfileChange }> {
+    const { issued, attempt } = await this.#obtain(refreshToken);
+    if (issued.ignored.length > 0) {
+      this.#log(
+        `token response fields ignored (not token or store credential fields): ${issued.ignored.join(', ')}`,
+      );
+    }
+    const viaPat = attempt.grant === 'exchange' ? attempt.secret : undefined;
+    const times = timesAtIssuance(issued.accessToken, issued.expiresIn, Date.now());
+    const held: HeldTokens = {
+      access: issued.accessToken,
+      refresh: issued.refreshToken ?? (viaPat ? undefined : refreshToken),
+      ...times,
+    };
+    return {
+      held,
+      action: viaPat ? 'exchanged' : 'refreshed',
+      extra: issued.extra,
+      change: tokenChange(issued, times, viaPat),
+    };
+  }
+
+  /**
+   * Has the user changed the profile since this process resolved it (logout, remove, register --force)?
+   * Then writing would undo what they did. Compared: the profile still exists, its endpoint, issuer, client
+   * id and token endpoint, and the credential it was derived from. Returns why, or undefined.
+   */
+  #changedOnDisk(current: ProfileValues, exists: boolean): string | undefined {
+    if (!exists) return `profile ${this.profile} was removed from ${this.#placement.file}`;
+    for (const key of IDENTITY_KEYS) {
+      const now = normalized(current[key]);
+      const expected = this.#identity.get(key);
+      if (expected === undefined)
+        this.#identity.set(key, now); // not from the file at resolution: pin it now
+      else if (expected !== now)
+        return `${key} of profile ${this.profile} changed in ${this.#placement.file}`;
+    }
+    const key = this.#method.credentialKey;
+    if (key === undefined || this.config.sources[key] !== 'file') return undefined;
+    const gone =
+      key === 'dhcore_personal_access_token'
+        ? current[key]?.trim() !== this.config.get(key)
+        : current.dhcore_refresh_token === undefined;
+    return gone
+      ? `the ${this.#method.credentialName} of profile ${this.profile} was removed or replaced`
+      : undefined;
   }
 
   /** Under the lock: a token another process already saved that we can use instead of asking the server. */

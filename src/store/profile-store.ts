@@ -33,6 +33,12 @@ export type StorageMode = 'file' | 'memory';
 /** Lower-case key → value. */
 export type ProfileValues = Record<string, string>;
 
+/** What the file held when a transaction read it. */
+export interface OnDisk {
+  /** Is the profile a section of the file? (Always true for memory storage.) */
+  exists: boolean;
+}
+
 /** Keys to set and keys to delete in the profile. */
 export interface ProfileChange {
   set?: Readonly<Record<string, string>>;
@@ -119,7 +125,7 @@ export class ProfileStore {
    * If `fn` throws, nothing is written. If writing fails, the change is kept in memory (warned once).
    */
   async update<T>(
-    fn: (current: ProfileValues) => Promise<{ result: T; change?: ProfileChange | undefined }>,
+    fn: (current: ProfileValues, on: OnDisk) => Promise<{ result: T; change?: ProfileChange | undefined }>,
   ): Promise<UpdateResult<T>> {
     if (this.mode === 'memory') return this.#updateInMemory(fn);
     // proper-lockfile is loaded on the first write only: reading a valid saved token needs no lock.
@@ -134,11 +140,12 @@ export class ProfileStore {
   }
 
   async #updateLocked<T>(
-    fn: (current: ProfileValues) => Promise<{ result: T; change?: ProfileChange | undefined }>,
+    fn: (current: ProfileValues, on: OnDisk) => Promise<{ result: T; change?: ProfileChange | undefined }>,
     lease: LockLease,
   ): Promise<UpdateResult<T>> {
     const doc = (await this.#readDocument()) ?? IniDocument.empty(this.file);
-    const { result, change } = await fn(this.#withOverlay(profileValues(doc, this.profile) ?? {}));
+    const values = profileValues(doc, this.profile);
+    const { result, change } = await fn(this.#withOverlay(values ?? {}), { exists: values !== undefined });
     if (!change || isEmpty(change)) return { result, persisted: false, inMemory: false };
     applyChange(doc, this.profile, change);
     if (await this.#fileIsReadOnly()) {
@@ -176,12 +183,12 @@ export class ProfileStore {
   }
 
   async #updateInMemory<T>(
-    fn: (current: ProfileValues) => Promise<{ result: T; change?: ProfileChange | undefined }>,
+    fn: (current: ProfileValues, on: OnDisk) => Promise<{ result: T; change?: ProfileChange | undefined }>,
   ): Promise<UpdateResult<T>> {
     // Still serialize within the process so two refreshes never use the same refresh token.
     return withMemoryQueue(overlayKey(this.file, this.profile), async () => {
       const base = this.#storage === 'memory' ? {} : await this.#readDocumentQuietly();
-      const { result, change } = await fn(this.#withOverlay(base));
+      const { result, change } = await fn(this.#withOverlay(base), { exists: true });
       if (!change || isEmpty(change)) return { result, persisted: false, inMemory: false };
       this.#remember(change);
       return { result, persisted: false, inMemory: true };
