@@ -72,6 +72,20 @@ describe('times read back from a profile', () => {
     });
   });
 
+  it("a JWT whose exp disagrees with the stored expiry wins, and the window is recomputed (another tool's token)", () => {
+    // The Python SDK refreshed and saved a new 1 h token but left our expiry keys of the previous one.
+    const jwt = fakeJwt({ iat: T0 / 1000, exp: T0 / 1000 + 3600 });
+    expect(timesFromStored(jwt, formatInstant(T0 - 60_000), formatInstant(T0 - 120_000))).toEqual({
+      expiresAtMs: T0 + 3_600_000,
+      refreshAtMs: T0 + 3_300_000,
+    });
+    // A few seconds apart (issuance latency) is agreement: the stored refresh moment stands.
+    expect(timesFromStored(jwt, formatInstant(T0 + 3_598_000), formatInstant(T0 + 3_000_000))).toEqual({
+      expiresAtMs: T0 + 3_598_000,
+      refreshAtMs: T0 + 3_000_000,
+    });
+  });
+
   it('ignores a refresh_at after the expiry', () => {
     expect(timesFromStored('opaque', formatInstant(T0 + 1000), formatInstant(T0 + 5000)).refreshAtMs).toBe(
       T0 + 1000 - 300_000,

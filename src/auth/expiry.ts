@@ -66,10 +66,15 @@ export function timesAtIssuance(
   return { expiresAtMs, refreshAtMs: expiresAtMs - refreshWindowMs(jwtLifetimeMs(accessToken)) };
 }
 
+/** Stored expiry and the JWT's own `exp` further apart than this: the stored one describes another token. */
+const EXPIRY_DISAGREEMENT_MS = 10_000;
+
 /**
  * Times of a token read back from a profile. `dhcore_refresh_at` wins when present; with only
  * `dhcore_expires_at` the window comes from the JWT lifetime, else 300 s; with neither, a JWT's `exp`
- * is still an expiry; otherwise nothing is known and only a 401 will trigger a refresh.
+ * is still an expiry; otherwise nothing is known and only a 401 will trigger a refresh. When the token is a
+ * JWT whose `exp` disagrees with the stored expiry, `exp` wins and the window is recomputed: another tool
+ * (the Python SDK) replaced the token without updating our expiry keys.
  */
 export function timesFromStored(
   accessToken: string | undefined,
@@ -77,9 +82,15 @@ export function timesFromStored(
   refreshAt: string | undefined,
 ): TokenTimes {
   let expiresAtMs = parseInstant(expiresAt);
-  if (expiresAtMs === undefined) {
-    const { exp } = jwtTimes(accessToken);
-    if (exp !== undefined) expiresAtMs = exp * 1000;
+  const { exp } = jwtTimes(accessToken);
+  const jwtExpMs = exp !== undefined ? exp * 1000 : undefined;
+  if (
+    jwtExpMs !== undefined &&
+    (expiresAtMs === undefined || Math.abs(expiresAtMs - jwtExpMs) > EXPIRY_DISAGREEMENT_MS)
+  ) {
+    const stale = expiresAtMs !== undefined;
+    expiresAtMs = jwtExpMs;
+    if (stale) return { expiresAtMs, refreshAtMs: expiresAtMs - refreshWindowMs(jwtLifetimeMs(accessToken)) };
   }
   if (expiresAtMs === undefined) return { expiresAtMs: undefined, refreshAtMs: undefined };
   const stored = parseInstant(refreshAt);

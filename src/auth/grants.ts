@@ -89,6 +89,11 @@ async function grant(
   return toIssued(res);
 }
 
+/** Discover the token endpoint (cached) ahead of a grant, so the grant itself is one request. */
+export async function prepareGrants(target: OAuthTarget, http: Http): Promise<void> {
+  await oidcConfiguration(target, http, 'Token endpoint discovery');
+}
+
 /** RFC 8693 exchange of a personal access token, with exactly DHCore's parameters. */
 export function exchangePat(
   target: OAuthTarget,

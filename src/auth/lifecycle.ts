@@ -228,6 +228,9 @@ export class TokenLifecycle implements Session {
       // Before the lock: a file that cannot be written cannot be locked either, and no other process can
       // have saved a token to adopt.
       await this.#checkSaveable();
+      // Also before it: load the OAuth client and discover the token endpoint, so that under the lock the
+      // profile is read right before the request (tools that take no lock get the smallest window).
+      await this.#prepare();
       outcome = await this.#store.update<RunResult>(async (current, disk) => {
         const changed =
           this.#placement.storage === 'file' ? this.#changedOnDisk(current, disk.exists) : undefined;
@@ -245,8 +248,19 @@ export class TokenLifecycle implements Session {
             result: { held: adopted, action: 'adopted' as const, extra: storeCredentialsIn(current) },
           };
         }
-        const result = await this.#issue(current.dhcore_refresh_token ?? this.#held.refresh);
-        return { result, change: result.change };
+        const presented = current.dhcore_refresh_token ?? this.#held.refresh;
+        try {
+          const result = await this.#issue(presented);
+          return { result, change: result.change };
+        } catch (err) {
+          // A tool that takes no lock (the Python SDK) may have rotated it meanwhile: take what it saved.
+          const theirs = isInvalidGrant(err) ? await this.#savedMeanwhile(presented) : undefined;
+          if (theirs === undefined) throw err;
+          this.#log(
+            'refresh token refused (invalid_grant), but the file now holds a newer valid token: adopted',
+          );
+          return { result: theirs };
+        }
       });
       if (this.#detached) outcome = { ...outcome, inMemory: true };
     }
@@ -260,6 +274,21 @@ export class TokenLifecycle implements Session {
     );
     if (held.access === undefined) throw noTokenError(this.#method.name, this.profile);
     return held.access;
+  }
+
+  /** Load the grants and discover the token endpoint (cached): the failures a grant would have, earlier. */
+  async #prepare(): Promise<void> {
+    const { prepareGrants } = await loadGrants();
+    await prepareGrants(this.#target, this.#http);
+  }
+
+  /** After `invalid_grant`: a different refresh token with a valid access token saved in the file since. */
+  async #savedMeanwhile(presented: string | undefined): Promise<RunResult | undefined> {
+    if (this.#placement.storage === 'memory') return undefined;
+    const values = await this.#store.read();
+    const stored = usableTokens(storedInValues(values), this.#patOfMethod());
+    if (stored.refresh === presented || validAccess(stored, Date.now()) === undefined) return undefined;
+    return { held: stored, action: 'adopted', extra: storeCredentialsIn(values) };
   }
 
   /** Obtain a new token set (the attempt chain) and what saving it would write. */

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { clientWith } from '../../client/client.js';
+import { dotenvSecrets } from '../../config/dotenv.js';
 import { CONFIG_KEYS, CREDENTIAL_KEYS } from '../../config/keys.js';
 import { resolveConfig } from '../../config/resolve.js';
 import type { ResolvedConfig, ResolveOptions } from '../../config/types.js';
 import { DHCoreError, type ErrorCategory, EXIT_CODES, errorCategory } from '../../errors.js';
 import { redactUrl } from '../../redact.js';
+import { warnOnce } from '../../warnings.js';
 import { globalOptions, printJson, printTable, resolveOptionsOf } from '../context.js';
 
 /** The offline part of `dhcore status`: what resolution decided. Never includes a secret value. */
@@ -100,6 +102,19 @@ async function onlineStatus(opts: ResolveOptions, config: ResolvedConfig): Promi
   return out;
 }
 
+/** Warn (names only) about `.env` files beside the config file or in HOME that hold DHCore secrets. */
+function warnAboutDotenv(configFile: string): void {
+  const { dirname, join } = process.getBuiltinModule('node:path');
+  const home = process.env.HOME?.trim();
+  const files = [join(dirname(configFile), '.env'), ...(home ? [join(home, '.env')] : [])];
+  for (const { file, keys } of dotenvSecrets(files)) {
+    warnOnce(
+      `DHCORE_DOTENV_SECRETS:${file}`,
+      `${file} holds ${keys.join(', ')} (written by another tool, such as the DigitalHub Python SDK); dhcore does not read it, but anyone who can read the file can use them: delete it or 'chmod 600 ${file}'.`,
+    );
+  }
+}
+
 function withoutCategory(online: OnlineStatus): Omit<OnlineStatus, 'category'> {
   const { category: _category, ...rest } = online;
   return rest;
@@ -151,6 +166,7 @@ Examples:
       const resolveOpts = resolveOptionsOf(cmd);
       const config = resolveConfig(resolveOpts);
       const status = offlineStatus(config);
+      warnAboutDotenv(config.configFile);
       const online = opts.offline ? undefined : await onlineStatus(resolveOpts, config);
       if (online) process.exitCode = exitCodeOf(online);
       if (globalOptions(cmd).json) {

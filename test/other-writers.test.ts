@@ -1,0 +1,88 @@
+/**
+ * Other writers of the same file (the DigitalHub Python SDK, dhcli) take no lock and do not know our keys.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { clearDiscoveryCache } from '../src/auth/oidc.js';
+import { openSession } from '../src/auth/session.js';
+import { resetMemoryStore } from '../src/store/profile-store.js';
+import {
+  configFor,
+  type FakeServer,
+  fakeJwt,
+  fakeTokenServer,
+  sendJson,
+  tempConfig,
+} from './helpers/auth.js';
+import { cleanEnv, runCli } from './helpers/cli.js';
+
+let tmp: ReturnType<typeof tempConfig>;
+const servers: FakeServer[] = [];
+beforeEach(() => {
+  tmp = tempConfig();
+  clearDiscoveryCache();
+  resetMemoryStore();
+});
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.close();
+  tmp.cleanup();
+});
+
+const now = () => Math.floor(Date.now() / 1000);
+
+describe('another tool refreshed the token', () => {
+  it("without updating our expiry keys: the JWT's own exp wins (no needless refresh)", async () => {
+    const s = await fakeTokenServer((_q, res) => sendJson(res, 500, {}));
+    servers.push(s);
+    const jwt = fakeJwt({ iat: now(), exp: now() + 3600 });
+    writeFileSync(
+      tmp.file,
+      `[p]\ndhcore_endpoint = ${s.url}\ndhcore_client_id = c\ndhcore_access_token = ${jwt}\ndhcore_refresh_token = rt-0123456789abcdefghij\ndhcore_expires_at = 2001-01-01T00:00:00Z\ndhcore_refresh_at = 2001-01-01T00:00:00Z\n`,
+      { mode: 0o600 },
+    );
+    const session = await openSession({ config: configFor(tmp.file, {}, { profile: 'p' }), env: {} });
+    expect(await session.accessToken()).toBe(jwt);
+    expect(Date.parse(session.state().expiresAt!)).toBe((now() + 3600) * 1000);
+    expect(s.requests.filter((r) => r.path === '/token')).toHaveLength(0);
+  });
+
+  it('while we were refreshing (invalid_grant): the token it saved is adopted instead of failing', async () => {
+    const fresh = fakeJwt({ iat: now(), exp: now() + 3600 });
+    const s = await fakeTokenServer((_q, res) => {
+      // The other tool rotated the refresh token a moment ago and saved the new pair (no lock, no expiry keys).
+      writeFileSync(
+        tmp.file,
+        `[p]\ndhcore_endpoint = ${s.url}\ndhcore_client_id = c\ndhcore_access_token = ${fresh}\ndhcore_refresh_token = rt-new-0123456789abcdefghij\n`,
+      );
+      sendJson(res, 400, { error: 'invalid_grant', error_description: 'grant request is invalid' });
+    });
+    servers.push(s);
+    writeFileSync(
+      tmp.file,
+      `[p]\ndhcore_endpoint = ${s.url}\ndhcore_client_id = c\ndhcore_access_token = old\ndhcore_refresh_token = rt-old-0123456789abcdefghij\ndhcore_expires_at = 2001-01-01T00:00:00Z\n`,
+      { mode: 0o600 },
+    );
+    const session = await openSession({ config: configFor(tmp.file, {}, { profile: 'p' }), env: {} });
+    expect(await session.accessToken()).toBe(fresh);
+    expect(session.lastRefresh()).toMatchObject({ action: 'adopted' });
+  });
+});
+
+describe('dhcore status warns about .env files holding secrets', () => {
+  it('names the file and the keys, never a value', async () => {
+    const home = tmp.dir;
+    writeFileSync(
+      join(home, '.env'),
+      'DHCORE_ENDPOINT=https://x\nDHCORE_REFRESH_TOKEN=secret-refresh-0123456789\nAWS_SECRET_ACCESS_KEY=aws-secret-0123456789\n',
+      { mode: 0o644 },
+    );
+    writeFileSync(tmp.file, '[p]\ndhcore_endpoint = https://dhcore.example.com\n', { mode: 0o600 });
+    const r = await runCli(['status', '--offline', '-e', 'p'], { env: cleanEnv(home) });
+    expect(r.code, r.stderr).toBe(0);
+    const warning = r.stderr.split('\n').find((l) => l.includes('.env'));
+    expect(warning).toMatch(/^dhcore: warning: .*\.env .*DHCORE_REFRESH_TOKEN.*AWS_SECRET_ACCESS_KEY/);
+    expect(r.stderr + r.stdout).not.toContain('secret-refresh');
+    expect(r.stderr + r.stdout).not.toContain('aws-secret');
+  });
+});
