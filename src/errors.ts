@@ -72,6 +72,11 @@ export const ERROR_CODES = {
     category: 'config',
     meaning: 'The discovery document names another issuer than the one configured.',
   },
+  config_untrusted_issuer: {
+    category: 'config',
+    meaning:
+      'The server names an issuer or token endpoint on another origin than the endpoint (register --trust-issuer accepts it).',
+  },
   config_missing_client_id: { category: 'config', meaning: 'No OAuth client id is configured or served.' },
   config_no_token_endpoint: { category: 'config', meaning: 'The issuer names no token endpoint.' },
   config_no_device_flow: { category: 'config', meaning: 'The issuer offers no device login.' },
@@ -120,7 +125,7 @@ export const ERROR_CODES = {
   http_invalid_response: { category: 'network', meaning: 'DHCore answered with something other than JSON.' },
   http_redirect_refused: {
     category: 'network',
-    meaning: 'A redirect to a non-http(s) URL was not followed.',
+    meaning: 'A redirect was not followed: to a non-http(s) URL, or a well-known document to another origin.',
   },
   http_too_many_redirects: { category: 'network', meaning: 'A request was redirected too many times.' },
   token_endpoint_error: {
