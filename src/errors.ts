@@ -89,6 +89,10 @@ export const ERROR_CODES = {
     meaning: 'Another process held the config file lock for too long.',
   },
   dev_server_bad_option: { category: 'usage', meaning: 'A dev-server option has a value it cannot take.' },
+  dev_server_port_in_use: {
+    category: 'usage',
+    meaning: 'The dev server port is taken by another program (--port picks another).',
+  },
   dev_server_non_loopback: {
     category: 'usage',
     meaning: 'The dev server only listens on loopback addresses.',

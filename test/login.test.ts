@@ -216,7 +216,7 @@ describe('dhcore login: usage and configuration errors name the fix', () => {
     const res = await runCli(['login', '--device', '--pat', 'x'], { env: cleanEnv(home().home) });
     expect(res.code).toBe(2);
     expect(res.stderr).toBe(
-      "dhcore: --pat cannot be combined with --device or --no-browser: run 'dhcore login --pat <token>' or 'dhcore login --device'.\n",
+      "dhcore: --pat cannot be combined with --device or --no-browser: run 'dhcore login --pat -' (the token on stdin) or 'dhcore login --device'.\n",
     );
   });
 
@@ -224,7 +224,7 @@ describe('dhcore login: usage and configuration errors name the fix', () => {
     const res = await runCli(['login', '--no-browser'], { env: cleanEnv(home().home) });
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(
-      /^dhcore: No DHCore endpoint .* run 'dhcore register <endpoint> -e __default'\.\n$/,
+      /^dhcore: No DHCore endpoint configured .* run 'dhcore register <endpoint>', or set DHCORE_ENDPOINT\.\n$/,
     );
   });
 

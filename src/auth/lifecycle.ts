@@ -22,8 +22,8 @@ import { formatInstant, timesAtIssuance } from './expiry.js';
 import type { IssuedTokens } from './grants.js';
 import { noTokenError, refusedError } from './messages.js';
 import type { Attempt, AuthMethodBehaviour } from './methods.js';
-import type { OAuthTarget } from './oidc.js';
 import type { RefreshOutcome, Session, TokenState } from './session.js';
+import { type OAuthTarget, targetOf } from './target.js';
 import {
   type HeldTokens,
   isDue,
@@ -87,12 +87,7 @@ export class TokenLifecycle implements Session {
     this.#http = parts.http;
     this.#env = parts.env;
     this.#log = parts.log;
-    this.#target = {
-      endpoint: config.endpoint,
-      issuer: config.issuer,
-      tokenEndpoint: config.tokenEndpoint,
-      clientId: config.clientId,
-    };
+    this.#target = targetOf(config);
     this.#pat = config.get('dhcore_personal_access_token');
     this.#held = usableTokens(storedInConfig(config), this.#patOfMethod());
     this.#ready = this.#held.access !== undefined ? Promise.resolve(this.#held.access) : undefined;
