@@ -116,7 +116,6 @@ export const ERROR_CODES = {
   auth_rejected: { category: 'auth', meaning: 'DHCore answered 401 to the credentials.' },
   auth_forbidden: { category: 'auth', meaning: 'DHCore answered 403 to the credentials.' },
   auth_denied: { category: 'auth', meaning: 'The user or the server denied the login.' },
-  auth_state_mismatch: { category: 'auth', meaning: 'The login callback did not belong to this login.' },
   auth_no_code: { category: 'auth', meaning: 'The login callback carried no authorization code.' },
   auth_login_timeout: { category: 'auth', meaning: 'The login was not completed in time.' },
   auth_device_expired: { category: 'auth', meaning: 'The device code expired before it was approved.' },

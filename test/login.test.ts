@@ -116,21 +116,35 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
     });
   });
 
-  it('a callback with the wrong state is refused: failure page, exit 4, one line, nothing saved', async () => {
+  it('a callback with the wrong state gets an error page and is ignored; the real callback still logs in', async () => {
     const env = await registeredHome(server(), home());
     await withCli(['login', '--no-browser'], { env }, async (cli) => {
       const url = await authUrl(cli);
       const redirectUri = url.searchParams.get('redirect_uri')!;
-      const forged = await fetch(`${redirectUri}?code=forged-code&state=not-the-state`);
-      expect(forged.status).toBe(400);
-      expect(await forged.text()).toContain('data-result="failure"');
-      const { code } = await cli.exited;
-      expect(code).toBe(4);
-      const lines = dhcoreErrorLines(cli.stderr());
-      expect(lines).toEqual([
-        "dhcore: The browser came back from a different sign-in (state mismatch); nothing was saved. Run 'dhcore login' again.",
-      ]);
+      // A stranger's link (or page) sends the browser to our port: with a code, or with an error.
+      for (const query of [
+        'code=forged-code&state=not-the-state',
+        'error=access_denied&state=nope',
+        'code=x',
+      ]) {
+        const forged = await fetch(`${redirectUri}?${query}`);
+        expect(forged.status).toBe(400);
+        const html = await forged.text();
+        expect(html).toContain('data-result="failure"');
+        expect(html).toContain('was ignored');
+      }
+      await cli.waitFor(/ignored a sign-in callback/);
+      expect(cli.child.exitCode).toBeNull();
       expect(profileOf(home().configFile).dhcore_access_token).toBeUndefined();
+
+      // The real sign-in still completes the waiting login.
+      const page = await fetch(await completeLogin(url, creds(), redirectUri));
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('data-result="success"');
+      const { code } = await cli.exited;
+      expect(code).toBe(0);
+      expect(dhcoreErrorLines(cli.stderr()).filter((l) => !l.startsWith('dhcore: warning:'))).toEqual([]);
+      expect(profileOf(home().configFile).dhcore_refresh_token).toBeTruthy();
     });
   });
 

@@ -17,6 +17,7 @@ import { AuthError, ConfigError, DHCoreError, HttpError } from '../errors.js';
 import { boundedTimeout, type Http } from '../net/http.js';
 import { plainHttpAllowed } from '../net/loopback.js';
 import { networkError } from '../net/network-error.js';
+import { printable } from '../net/server-text.js';
 import { redactUrl } from '../redact.js';
 import { type OAuthTarget, originOf } from './target.js';
 
@@ -52,9 +53,9 @@ function assertTransportAllowed(endpoint: string, url: string, key: string): voi
   }
 }
 
-/** Short, tag-free, token-free excerpt of a response body for error messages. */
+/** Short, tag-free, token-free, printable excerpt of a response body for error messages. */
 export function redactExcerpt(text: string, max = 160): string {
-  const flat = text
+  const flat = printable(text)
     .replace(/<[^>]*>/g, ' ')
     .replace(/\s+/g, ' ')
     .trim()
