@@ -72,6 +72,11 @@ export const ERROR_CODES = {
     category: 'config',
     meaning: 'The discovery document names another issuer than the one configured.',
   },
+  config_untrusted_issuer: {
+    category: 'config',
+    meaning:
+      'The server names an issuer or token endpoint on another origin than the endpoint (register --trust-issuer accepts it).',
+  },
   config_missing_client_id: { category: 'config', meaning: 'No OAuth client id is configured or served.' },
   config_no_token_endpoint: { category: 'config', meaning: 'The issuer names no token endpoint.' },
   config_no_device_flow: { category: 'config', meaning: 'The issuer offers no device login.' },
@@ -101,6 +106,10 @@ export const ERROR_CODES = {
     meaning: 'The dev server needs oidc-provider, which is not installed (the message gives the command).',
   },
   dev_server_bad_option: { category: 'usage', meaning: 'A dev-server option has a value it cannot take.' },
+  dev_server_port_in_use: {
+    category: 'usage',
+    meaning: 'The dev server port is taken by another program (--port picks another).',
+  },
   dev_server_non_loopback: {
     category: 'usage',
     meaning: 'The dev server only listens on loopback addresses.',
@@ -124,7 +133,6 @@ export const ERROR_CODES = {
   auth_rejected: { category: 'auth', meaning: 'DHCore answered 401 to the credentials.' },
   auth_forbidden: { category: 'auth', meaning: 'DHCore answered 403 to the credentials.' },
   auth_denied: { category: 'auth', meaning: 'The user or the server denied the login.' },
-  auth_state_mismatch: { category: 'auth', meaning: 'The login callback did not belong to this login.' },
   auth_no_code: { category: 'auth', meaning: 'The login callback carried no authorization code.' },
   auth_login_timeout: { category: 'auth', meaning: 'The login was not completed in time.' },
   auth_device_expired: { category: 'auth', meaning: 'The device code expired before it was approved.' },
@@ -141,7 +149,7 @@ export const ERROR_CODES = {
   http_invalid_response: { category: 'network', meaning: 'DHCore answered with something other than JSON.' },
   http_redirect_refused: {
     category: 'network',
-    meaning: 'A redirect to a non-http(s) URL was not followed.',
+    meaning: 'A redirect was not followed: to a non-http(s) URL, or a well-known document to another origin.',
   },
   http_too_many_redirects: { category: 'network', meaning: 'A request was redirected too many times.' },
   token_endpoint_error: {

@@ -35,7 +35,7 @@ const ALLOWED: Record<string, string[]> = {
   redact: ['config'],
   warnings: [],
   diagnostics: [],
-  config: ['errors', 'redact', 'warnings'],
+  config: ['errors', 'redact', 'warnings', 'net'],
   net: ['errors'],
   store: ['config', 'errors', 'warnings', 'net'],
   auth: ['config', 'store', 'net', 'profiles', ...ROOT_HELPERS],

@@ -70,7 +70,7 @@ describe('dhcore register', () => {
 
   it('-e names the environment; other sections, comments and blank lines stay byte for byte', async () => {
     const before = '# my settings\n[prod]\n; keep me\ndhcore_endpoint = https://prod.example\n\n';
-    writeFileSync(home().configFile, before);
+    writeFileSync(home().configFile, before, { mode: 0o600 });
     const res = await runCli(['register', `\`${server().endpoint}/\``, '-e', 'local', '--json'], { env });
     expect(res.code).toBe(0);
     const out = JSON.parse(res.stdout);
@@ -84,7 +84,7 @@ describe('dhcore register', () => {
 
   it('refuses to overwrite an environment that points elsewhere unless --force (which drops its tokens)', async () => {
     const before = `[DEFAULT]\ncurrent_environment = prod\n\n[prod]\ndhcore_endpoint = https://prod.example\ndhcore_access_token = OLD-SECRET-TOKEN-1234\n`;
-    writeFileSync(home().configFile, before);
+    writeFileSync(home().configFile, before, { mode: 0o600 });
     const refused = await runCli(['register', server().endpoint, '-e', 'prod'], { env });
     expect(refused.code).toBe(3);
     expect(refused.stdout).toBe('');
@@ -210,7 +210,7 @@ function expectNoSecret(text: string): void {
 
 describe('dhcore list-env', () => {
   it('lists environments in file order and marks the current one', async () => {
-    writeFileSync(home().configFile, THREE);
+    writeFileSync(home().configFile, THREE, { mode: 0o600 });
     const res = await runCli(['list-env'], { env });
     expect(res.code).toBe(0);
     expectNoSecret(res.stdout + res.stderr);
@@ -223,7 +223,7 @@ describe('dhcore list-env', () => {
   });
 
   it('--json gives names, endpoints, current flag and auth method, never a secret', async () => {
-    writeFileSync(home().configFile, THREE);
+    writeFileSync(home().configFile, THREE, { mode: 0o600 });
     const res = await runCli(['list-env', '--json'], { env });
     expect(res.code).toBe(0);
     expectNoSecret(res.stdout);
@@ -268,7 +268,7 @@ describe('dhcore list-env', () => {
 
 describe('dhcore use', () => {
   it('switches the current environment and keeps the rest of the file', async () => {
-    writeFileSync(home().configFile, THREE);
+    writeFileSync(home().configFile, THREE, { mode: 0o600 });
     const res = await runCli(['use', 'prod'], { env });
     expect(res.code).toBe(0);
     expect(res.stdout).toBe("Now using 'prod' (was 'staging').\n");
@@ -278,7 +278,7 @@ describe('dhcore use', () => {
   });
 
   it('an unknown name fails with one line listing the known ones; nothing written', async () => {
-    writeFileSync(home().configFile, THREE);
+    writeFileSync(home().configFile, THREE, { mode: 0o600 });
     const res = await runCli(['use', 'qa'], { env });
     expect(res.code).toBe(3);
     expect(res.stdout).toBe('');
@@ -289,14 +289,14 @@ describe('dhcore use', () => {
   });
 
   it('warns when $DH_NAME still overrides the choice', async () => {
-    writeFileSync(home().configFile, THREE);
+    writeFileSync(home().configFile, THREE, { mode: 0o600 });
     const res = await runCli(['use', 'local'], { env: cleanEnv(home().home, { DH_NAME: 'prod' }) });
     expect(res.code).toBe(0);
     expect(res.stderr).toMatch(/\$DH_NAME=prod still overrides it.*unset DH_NAME/);
   });
 
   it('--json reports the change', async () => {
-    writeFileSync(home().configFile, THREE);
+    writeFileSync(home().configFile, THREE, { mode: 0o600 });
     const res = await runCli(['use', 'local', '--json'], { env });
     expect(JSON.parse(res.stdout)).toEqual({
       current: 'local',
@@ -308,10 +308,10 @@ describe('dhcore use', () => {
 
 describe('dhcore remove', () => {
   it('removes the current environment and clears current_environment', async () => {
-    writeFileSync(home().configFile, THREE);
+    writeFileSync(home().configFile, THREE, { mode: 0o600 });
     const res = await runCli(['remove', 'staging'], { env });
     expect(res.code).toBe(0);
-    expect(res.stdout).toMatch(/Removed profile 'staging'.*dhcore use <name>/);
+    expect(res.stdout).toMatch(/Removed profile 'staging'.*'dhcore use prod' \(profiles: prod, local\)/);
     const d = doc();
     expect(d.sections()).toEqual(['prod', 'local']);
     expect(d.get('DEFAULT', 'current_environment')).toBeUndefined();
@@ -322,7 +322,7 @@ describe('dhcore remove', () => {
   });
 
   it('removing another environment keeps current_environment', async () => {
-    writeFileSync(home().configFile, THREE);
+    writeFileSync(home().configFile, THREE, { mode: 0o600 });
     const res = await runCli(['remove', 'local', '--json'], { env });
     expect(JSON.parse(res.stdout)).toEqual({
       removed: 'local',
@@ -334,7 +334,7 @@ describe('dhcore remove', () => {
   });
 
   it('an unknown name is an error that lists the known ones', async () => {
-    writeFileSync(home().configFile, THREE);
+    writeFileSync(home().configFile, THREE, { mode: 0o600 });
     const res = await runCli(['remove', 'nope'], { env });
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(/Unknown profile 'nope'.*known profiles: prod, staging, local/);

@@ -26,6 +26,7 @@ dhcore_refresh_token = ${SECRETS[1]}-r
 dhcore_expires_at = 2030-01-01T00:00:00Z
 aws_secret_access_key = ${SECRETS[3]}
 `,
+      { mode: 0o600 },
     );
     const env = cleanEnv(home().home, {
       DHCORE_PASSWORD: SECRETS[2],

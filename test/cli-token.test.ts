@@ -19,7 +19,7 @@ describe('dhcore login --pat → token → refresh → logout', () => {
   it('saves PAT, tokens and configuration; the profile then works on its own', async () => {
     const s = server();
     const loginEnv = cleanEnv(home().home, serverEnv(s));
-    const login = await runCli(['login', '--pat', s.pat], { env: loginEnv });
+    const login = await runCli(['login', '--pat', '-'], { env: loginEnv, input: s.pat });
     expect(login.stderr).toBe('');
     expect(login.code).toBe(0);
     expect(login.stdout).not.toContain(s.pat);

@@ -194,6 +194,7 @@ export async function resolve(specifier, context, next) {
       writeFileSync(
         ini,
         `[b]\ndhcore_endpoint = https://b.example\ndhcore_user = u\ndhcore_password = p\n[o]\ndhcore_endpoint = https://o.example\ndhcore_access_token = a\ndhcore_refresh_token = r\ndhcore_expires_at = 2999-01-01T00:00:00Z\n`,
+        { mode: 0o600 },
       );
       const run = (profile: string) => {
         writeFileSync(log, '');

@@ -116,21 +116,35 @@ describe('dhcore login (browser flow, completed over HTTP)', () => {
     });
   });
 
-  it('a callback with the wrong state is refused: failure page, exit 4, one line, nothing saved', async () => {
+  it('a callback with the wrong state gets an error page and is ignored; the real callback still logs in', async () => {
     const env = await registeredHome(server(), home());
     await withCli(['login', '--no-browser'], { env }, async (cli) => {
       const url = await authUrl(cli);
       const redirectUri = url.searchParams.get('redirect_uri')!;
-      const forged = await fetch(`${redirectUri}?code=forged-code&state=not-the-state`);
-      expect(forged.status).toBe(400);
-      expect(await forged.text()).toContain('data-result="failure"');
-      const { code } = await cli.exited;
-      expect(code).toBe(4);
-      const lines = dhcoreErrorLines(cli.stderr());
-      expect(lines).toEqual([
-        "dhcore: The browser came back from a different sign-in (state mismatch); nothing was saved. Run 'dhcore login' again.",
-      ]);
+      // A stranger's link (or page) sends the browser to our port: with a code, or with an error.
+      for (const query of [
+        'code=forged-code&state=not-the-state',
+        'error=access_denied&state=nope',
+        'code=x',
+      ]) {
+        const forged = await fetch(`${redirectUri}?${query}`);
+        expect(forged.status).toBe(400);
+        const html = await forged.text();
+        expect(html).toContain('data-result="failure"');
+        expect(html).toContain('was ignored');
+      }
+      await cli.waitFor(/ignored a sign-in callback/);
+      expect(cli.child.exitCode).toBeNull();
       expect(profileOf(home().configFile).dhcore_access_token).toBeUndefined();
+
+      // The real sign-in still completes the waiting login.
+      const page = await fetch(await completeLogin(url, creds(), redirectUri));
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('data-result="success"');
+      const { code } = await cli.exited;
+      expect(code).toBe(0);
+      expect(dhcoreErrorLines(cli.stderr()).filter((l) => !l.startsWith('dhcore: warning:'))).toEqual([]);
+      expect(profileOf(home().configFile).dhcore_refresh_token).toBeTruthy();
     });
   });
 
@@ -216,7 +230,7 @@ describe('dhcore login: usage and configuration errors name the fix', () => {
     const res = await runCli(['login', '--device', '--pat', 'x'], { env: cleanEnv(home().home) });
     expect(res.code).toBe(2);
     expect(res.stderr).toBe(
-      "dhcore: --pat cannot be combined with --device or --no-browser: run 'dhcore login --pat <token>' or 'dhcore login --device'.\n",
+      "dhcore: --pat cannot be combined with --device or --no-browser: run 'dhcore login --pat -' (the token on stdin) or 'dhcore login --device'.\n",
     );
   });
 
@@ -224,7 +238,7 @@ describe('dhcore login: usage and configuration errors name the fix', () => {
     const res = await runCli(['login', '--no-browser'], { env: cleanEnv(home().home) });
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(
-      /^dhcore: No DHCore endpoint .* run 'dhcore register <endpoint> -e __default'\.\n$/,
+      /^dhcore: No DHCore endpoint configured .* run 'dhcore register <endpoint>', or set DHCORE_ENDPOINT\.\n$/,
     );
   });
 

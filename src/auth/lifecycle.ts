@@ -25,8 +25,8 @@ import { formatInstant, timesAtIssuance } from './expiry.js';
 import type { IssuedTokens } from './grants.js';
 import { noTokenError, refusedError } from './messages.js';
 import type { Attempt, AuthMethodBehaviour } from './methods.js';
-import type { OAuthTarget } from './oidc.js';
 import type { Placement, RefreshOutcome, Session, TokenState } from './session.js';
+import { type OAuthTarget, targetOf } from './target.js';
 import {
   type HeldTokens,
   isDue,
@@ -117,12 +117,7 @@ export class TokenLifecycle implements Session {
     this.#env = parts.env;
     this.#log = parts.log;
     this.#refuseUnsaveable = parts.refuseUnsaveable === true;
-    this.#target = {
-      endpoint: config.endpoint,
-      issuer: config.issuer,
-      tokenEndpoint: config.tokenEndpoint,
-      clientId: config.clientId,
-    };
+    this.#target = targetOf(config);
     this.#pat = config.get('dhcore_personal_access_token');
     // Tokens a previous process cached for this env-only profile win over the environment's originals.
     const cached = parts.placement.cached;

@@ -13,7 +13,7 @@
  * other profiles — stays. Tokens are not revoked at the server.
  */
 import { CURRENT_ENVIRONMENT_KEY, isSecretKey } from '../config/keys.js';
-import { chooseProfile, configFilePath } from '../config/location.js';
+import { chooseProfile, configFileFrom } from '../config/location.js';
 import { readConfigDocument, resolveConfig } from '../config/resolve.js';
 import type { ResolvedConfig, ResolveOptions } from '../config/types.js';
 import { AuthError, DHCoreError } from '../errors.js';
@@ -159,7 +159,7 @@ export async function logout(
   } = {},
 ): Promise<LogoutResult> {
   const env = opts.env ?? process.env;
-  const file = opts.configFile?.trim() || configFilePath(env);
+  const file = configFileFrom(opts.configFile, env);
   const doc = readConfigDocument(file);
   const { profile } = chooseProfile(opts.profile, env, doc?.get('DEFAULT', CURRENT_ENVIRONMENT_KEY));
   if (doc?.hasSection(profile)) {

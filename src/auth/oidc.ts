@@ -13,33 +13,15 @@
  * messages have any user info (`https://user:pass@host`) hidden.
  */
 import * as oidc from 'openid-client';
-import type { ResolvedConfig } from '../config/types.js';
 import { AuthError, ConfigError, DHCoreError, HttpError } from '../errors.js';
 import { boundedTimeout, type Http } from '../net/http.js';
 import { plainHttpAllowed } from '../net/loopback.js';
 import { networkError } from '../net/network-error.js';
+import { printable } from '../net/server-text.js';
 import { redactUrl } from '../redact.js';
+import { type OAuthTarget, originOf } from './target.js';
 
-/** Where the token endpoint is and who we are. */
-export interface OAuthTarget {
-  /** DHCore endpoint (decides the plain-http rule and where the client id is served). */
-  endpoint: string;
-  /** Issuer for discovery (`dhcore_issuer`, else the endpoint). */
-  issuer: string;
-  /** `oauth2_token_endpoint`, when configured: no discovery then. */
-  tokenEndpoint?: string | undefined;
-  clientId?: string | undefined;
-}
-
-/** The target a resolved profile names. */
-export function targetOf(config: ResolvedConfig): OAuthTarget {
-  return {
-    endpoint: config.endpoint,
-    issuer: config.issuer,
-    tokenEndpoint: config.tokenEndpoint,
-    clientId: config.clientId,
-  };
-}
+export { type OAuthTarget, targetOf } from './target.js';
 
 /** openid-client (oauth4webapi) error codes we branch on. */
 const E = {
@@ -71,9 +53,9 @@ function assertTransportAllowed(endpoint: string, url: string, key: string): voi
   }
 }
 
-/** Short, tag-free, token-free excerpt of a response body for error messages. */
+/** Short, tag-free, token-free, printable excerpt of a response body for error messages. */
 export function redactExcerpt(text: string, max = 160): string {
-  const flat = text
+  const flat = printable(text)
     .replace(/<[^>]*>/g, ' ')
     .replace(/\s+/g, ' ')
     .trim()
@@ -81,8 +63,11 @@ export function redactExcerpt(text: string, max = 160): string {
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
-/** A fetch for openid-client that enforces our timeout and turns transport failures into typed errors. */
-function guardedFetch(http: Http, what: string): oidc.CustomFetch {
+/**
+ * A fetch for openid-client that enforces our timeout and turns transport failures into typed errors.
+ * `origin` says where the URL was configured (the key and its file or variable), for the fix.
+ */
+function guardedFetch(http: Http, what: string, origin: string): oidc.CustomFetch {
   const timeoutMs = boundedTimeout(http);
   return async (rawUrl, options) => {
     const url = redactUrl(rawUrl);
@@ -96,7 +81,7 @@ function guardedFetch(http: Http, what: string): oidc.CustomFetch {
         networkError(err, {
           what,
           url,
-          fix: 'check DHCORE_ENDPOINT and that the server is up. Saved tokens were kept.',
+          fix: `check ${origin} and that the server is up. Saved tokens were kept.`,
           timeoutMs,
           timedOut: timeout.aborted,
         }) ?? err
@@ -117,7 +102,7 @@ function guardedFetch(http: Http, what: string): oidc.CustomFetch {
         /html/i.test(type) || /^\s*</.test(body) ? 'an HTML page' : `'${type || 'no content type'}'`;
       throw new HttpError(
         'token_response_invalid',
-        `${what} failed: ${url} answered HTTP ${res.status} with ${kind} instead of JSON; check that it is the DHCore token endpoint (DHCORE_ENDPOINT / DHCORE_ISSUER / OAUTH2_TOKEN_ENDPOINT). Saved tokens were kept.`,
+        `${what} failed: ${url} answered HTTP ${res.status} with ${kind} instead of JSON; check that it is the DHCore token endpoint (${origin}). Saved tokens were kept.`,
         { status: res.status, url, bodyExcerpt: redactExcerpt(body) },
       );
     }
@@ -207,7 +192,11 @@ async function clientIdFor(target: OAuthTarget, http: Http): Promise<string> {
     pending = (async () => {
       const url = `${target.endpoint}/.well-known/configuration`;
       try {
-        const res = await guardedFetch(http, 'Reading the DHCore configuration')(url, {
+        const res = await guardedFetch(
+          http,
+          'Reading the DHCore configuration',
+          originOf(target, 'endpoint'),
+        )(url, {
           method: 'GET',
           headers: { accept: 'application/json' },
           body: undefined,
@@ -255,7 +244,7 @@ async function serverMetadata(
     assertTransportAllowed(target.endpoint, issuer, 'DHCORE_ISSUER');
     pending = oidc
       .discovery(new URL(issuer), clientId, undefined, oidc.None(), {
-        [oidc.customFetch]: guardedFetch(http, 'Token endpoint discovery'),
+        [oidc.customFetch]: guardedFetch(http, 'Token endpoint discovery', originOf(target, 'issuer')),
         execute: issuer.startsWith('http://') ? [oidc.allowInsecureRequests] : [],
         timeout: Math.ceil(boundedTimeout(http) / 1000) + 1,
       })
@@ -303,7 +292,7 @@ export async function oidcConfiguration(
     if (typeof url === 'string') assertTransportAllowed(target.endpoint, url, key);
   }
   const config = new oidc.Configuration(meta, clientId, undefined, oidc.None());
-  config[oidc.customFetch] = guardedFetch(http, what);
+  config[oidc.customFetch] = guardedFetch(http, what, originOf(target, 'tokenEndpoint'));
   config.timeout = Math.ceil(boundedTimeout(http) / 1000) + 1;
   if (sensitive.some((key) => meta[key]?.startsWith('http://'))) oidc.allowInsecureRequests(config);
   return config;

@@ -4,9 +4,12 @@
  */
 import type { Command } from 'commander';
 import type { SessionOptions } from '../auth/session.js';
-import { configFilePath } from '../config/location.js';
-import type { ResolveOptions } from '../config/types.js';
-import { EXIT_CODES, errorCategory } from '../errors.js';
+import { configFileFrom } from '../config/location.js';
+import type { ResolvedConfig, ResolveOptions } from '../config/types.js';
+import { EXIT_CODES, errorCategory, UsageError } from '../errors.js';
+import { isInsecureTransport } from '../net/loopback.js';
+import { redactUrl } from '../redact.js';
+import { warnOnce } from '../warnings.js';
 
 /** Options every command accepts (declared once on the root program). */
 export interface GlobalOptions {
@@ -16,8 +19,22 @@ export interface GlobalOptions {
   debug?: boolean;
 }
 
+/** The global options; an empty `-e ""` or `--config ""` is a usage error (it would silently mean "the default"). */
 export function globalOptions(cmd: Command): GlobalOptions {
-  return cmd.optsWithGlobals<GlobalOptions>();
+  const g = cmd.optsWithGlobals<GlobalOptions>();
+  if (g.env !== undefined && !g.env.trim()) {
+    throw new UsageError(
+      'usage_invalid_option',
+      "-e/--env needs a profile name, not an empty value: see 'dhcore list-env', or leave -e out to use the current profile.",
+    );
+  }
+  if (g.config !== undefined && !g.config.trim()) {
+    throw new UsageError(
+      'usage_invalid_option',
+      '--config needs a file name, not an empty value: leave it out to use $DH_CONFIG or ~/.dhcore.ini.',
+    );
+  }
+  return g;
 }
 
 /** Resolution options from the global flags: `--config` and `-e/--env` beat `$DH_CONFIG` / `$DH_NAME`. */
@@ -38,9 +55,32 @@ export function sessionOptionsOf(cmd: Command): SessionOptions {
   return { ...resolveOptionsOf(cmd), refuseUnsaveable: true };
 }
 
-/** The config file the command works on: `--config`, else `$DH_CONFIG`, else `~/.dhcore.ini`. */
+/** The config file the command works on: `--config`, else `$DH_CONFIG`, else `~/.dhcore.ini` (`~` expanded). */
 export function configFileOf(cmd: Command): string {
-  return globalOptions(cmd).config?.trim() || configFilePath(process.env);
+  return configFileFrom(globalOptions(cmd).config, process.env);
+}
+
+/**
+ * Warn once, before a PAT or refresh token is sent, when it would travel over plain http to a host that is
+ * not this machine (the same warning `createClient` gives). `secret` defaults to what the auth method sends.
+ */
+export function warnIfSecretSentInClear(
+  config: ResolvedConfig,
+  secret = config.authMethod === 'exchange'
+    ? 'personal access token'
+    : config.authMethod === 'oauth2'
+      ? 'refresh token'
+      : undefined,
+): void {
+  if (!secret) return;
+  const url = [config.tokenEndpoint, config.issuer, config.endpoint].find(
+    (u): u is string => u !== undefined && isInsecureTransport(u),
+  );
+  if (!url) return;
+  warnOnce(
+    'DHCORE_INSECURE_HTTP',
+    `The ${secret} of profile "${config.profile}" is sent over plain http to ${redactUrl(url)}, which is not this machine, so anyone on the network can read it; use https://.`,
+  );
 }
 
 export function printJson(value: unknown): void {

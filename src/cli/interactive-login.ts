@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import open from 'open';
 import { browserLogin, type LoginOutcome } from '../auth/interactive/browser.js';
-import { deviceLogin } from '../auth/interactive/device.js';
+import { deviceLogin, verificationHostIsExpected } from '../auth/interactive/device.js';
 import { successPage } from '../auth/interactive/pages.js';
 import { interactiveSetup, LoginCancelledError } from '../auth/interactive/setup.js';
 import { type LoginResult, saveInteractiveLogin } from '../auth/login.js';
@@ -81,18 +81,35 @@ export async function runInteractiveLogin(cmd: Command, flags: InteractiveFlags)
     let outcome: LoginOutcome;
     if (flags.device) {
       const started = Date.now();
+      // Without --timeout, wait as long as the code is valid.
+      const limitS = flags.timeout !== undefined ? timeoutS : undefined;
       outcome = await deviceLogin({
         setup,
         signal: controller.signal,
+        timeoutMs: limitS !== undefined ? limitS * 1000 : undefined,
         onCode: (code) => {
+          const hosts = [config.issuer, config.endpoint];
+          for (const uri of [code.verificationUri, code.verificationUriComplete]) {
+            if (uri !== undefined && !verificationHostIsExpected(uri, hosts)) {
+              say(
+                `dhcore: warning: the server sends you to ${uri}, which is not on the host of ${config.issuer} or ${config.endpoint}; enter the code there only if you trust that site.`,
+              );
+              break;
+            }
+          }
           say(`To sign in to ${config.endpoint} (profile '${config.profile}'), open on any device:`);
           say(`  ${style.cyan(code.verificationUri)}`);
           say(`and enter the code: ${style.bold(code.userCode)}`);
           if (code.verificationUriComplete) say(`(or open ${style.cyan(code.verificationUriComplete)})`);
-          const left = () => Math.max(0, code.expiresIn - Math.round((Date.now() - started) / 1000));
+          const elapsed = () => Math.round((Date.now() - started) / 1000);
+          const left = () => Math.max(0, code.expiresIn - elapsed());
+          const waiting = () =>
+            limitS !== undefined && limitS < code.expiresIn
+              ? `giving up in ${Math.max(0, Math.round(limitS - elapsed()))} s`
+              : `code expires in ${left()} s`;
           spinner = progress(
             () =>
-              `Waiting for approval… code expires in ${left()} s, checking every ${code.interval} s ${style.dim('(Ctrl-C to cancel)')}`,
+              `Waiting for approval… ${waiting()}, checking every ${code.interval} s ${style.dim('(Ctrl-C to cancel)')}`,
           );
         },
       });
@@ -105,6 +122,10 @@ export async function runInteractiveLogin(cmd: Command, flags: InteractiveFlags)
         setup,
         timeoutMs: timeoutS * 1000,
         signal: controller.signal,
+        onIgnoredCallback: () =>
+          say(
+            `${spinner && process.stderr.isTTY ? '\r\x1b[K' : ''}dhcore: warning: ignored a sign-in callback that does not belong to this login (state mismatch); still waiting for yours.`,
+          ),
         onUrl: async (url, redirectUri) => {
           if (flags.browser === false) {
             say(
@@ -142,6 +163,11 @@ export async function runInteractiveLogin(cmd: Command, flags: InteractiveFlags)
       say(`dhcore: ${err.message}`);
       // Exit now: a poll sleeping inside openid-client would otherwise hold the process for seconds.
       process.exit(130);
+    }
+    if (flow === 'device') {
+      // Same reason, once the failure has been reported (main.ts sets the exit code first): the process
+      // must not linger up to one poll interval after the time limit.
+      setTimeout(() => process.exit(), 100).unref();
     }
     throw err;
   } finally {

@@ -6,12 +6,37 @@ const { join } = process.getBuiltinModule('node:path');
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+function homeOf(env: Env): string {
+  return env.HOME?.trim() || env.USERPROFILE?.trim() || process.getBuiltinModule('node:os').homedir();
+}
+
+/**
+ * A leading `~` or `~/` as the home folder. A shell expands it only at the start of a word, so
+ * `--config=~/p.ini` and a quoted `"~/p.ini"` (or `DH_CONFIG="~/p.ini"`) would otherwise name a folder `~`.
+ */
+export function expandHome(path: string, env: Env = process.env): string {
+  if (path === '~') return homeOf(env);
+  return path.startsWith('~/') ? join(homeOf(env), path.slice(2)) : path;
+}
+
 /** `$DH_CONFIG` if set, else `~/.dhcore.ini` (HOME from the given environment, so tests can redirect it). */
 export function configFilePath(env: Env = process.env): string {
   const explicit = env.DH_CONFIG?.trim();
-  if (explicit) return explicit;
-  const home = env.HOME?.trim() || env.USERPROFILE?.trim() || process.getBuiltinModule('node:os').homedir();
-  return join(home, '.dhcore.ini');
+  if (explicit) return expandHome(explicit, env);
+  return join(homeOf(env), '.dhcore.ini');
+}
+
+/** The config file: the one given (`--config`, the `configFile` option), else {@link configFilePath}. */
+export function configFileFrom(given: string | undefined, env: Env = process.env): string {
+  const explicit = given?.trim();
+  return explicit ? expandHome(explicit, env) : configFilePath(env);
+}
+
+/** How the config file was chosen, for messages: given explicitly, `$DH_CONFIG`, or the default. */
+export function configFileOrigin(file: string, env: Env = process.env): 'option' | 'env' | 'default' {
+  if (env.DH_CONFIG?.trim() && configFilePath(env) === file) return 'env';
+  if (join(homeOf(env), '.dhcore.ini') === file && !env.DH_CONFIG?.trim()) return 'default';
+  return 'option';
 }
 
 export type ProfileOrigin = 'option' | 'env' | 'file' | 'default';

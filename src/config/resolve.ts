@@ -1,9 +1,17 @@
 import { ConfigError } from '../errors.js';
 import { redactRecord, redactUrl } from '../redact.js';
 import { warnOnce } from '../warnings.js';
+import { suggestEndpoint } from './endpoint.js';
 import { IniDocument } from './ini.js';
 import { CONFIG_KEYS, CREDENTIAL_KEYS, CURRENT_ENVIRONMENT_KEY, STORE_KEYS, URL_KEYS } from './keys.js';
-import { chooseProfile, configFilePath, unknownProfileError } from './location.js';
+import {
+  chooseProfile,
+  configFileFrom,
+  configFileOrigin,
+  type ProfileOrigin,
+  unknownProfileError,
+} from './location.js';
+import { warnIfReadableByOthers } from './permissions.js';
 import type { AuthMethod, ResolvedConfig, ResolveOptions, ValueSource } from './types.js';
 
 export { configFilePath } from './location.js';
@@ -20,21 +28,41 @@ const CONFIG_FILE_KEYS = new Set(CONFIG_KEYS.map((k) => k.toLowerCase()));
 // Store credentials (aws_*, s3_*, db_*) follow the credential rule: file > env.
 const CREDENTIAL_FILE_KEYS = [...CREDENTIAL_KEYS, ...STORE_KEYS].map((k) => k.toLowerCase());
 
-/** The config file, parsed; `null` when it does not exist (a missing file is not an error). */
-export function readConfigDocument(file: string): IniDocument | null {
+/**
+ * The config file, parsed; `null` when it does not exist (a missing file is not an error). A file that
+ * holds secrets and is readable by other users is reported (once per process).
+ */
+export function readConfigDocument(file: string, env: Env = process.env): IniDocument | null {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
-    throw new ConfigError(
-      'config_unreadable',
-      `Cannot read config file ${file} (${code ?? 'error'}): fix its permissions (chmod 600 ${file}) or point DH_CONFIG at another file.`,
-      { cause: err, file },
-    );
+    throw unreadableError(file, code, env, err);
   }
-  return IniDocument.parse(text, file);
+  const doc = IniDocument.parse(text, file);
+  warnIfReadableByOthers(file, doc);
+  return doc;
+}
+
+/** Why the file cannot be read and how to choose another, naming how it was chosen (--config, DH_CONFIG). */
+function unreadableError(file: string, code: string | undefined, env: Env, cause: unknown): ConfigError {
+  const origin = configFileOrigin(file, env);
+  const from = origin === 'env' ? ' (from $DH_CONFIG)' : origin === 'option' ? ' (given with --config)' : '';
+  const choose =
+    origin === 'env'
+      ? 'point DH_CONFIG at a file'
+      : origin === 'option'
+        ? 'give --config a file'
+        : 'set DH_CONFIG (or pass --config) to use another file';
+  const message =
+    code === 'EISDIR'
+      ? `Config file ${file}${from} is a folder, not a file: ${choose} (for example ${file.replace(/\/+$/, '')}/.dhcore.ini).`
+      : code === 'EACCES' || code === 'EPERM'
+        ? `Cannot read config file ${file}${from} (${code}): make it readable by you (as its owner: chmod 600 ${file}), or ${choose}.`
+        : `Cannot read config file ${file}${from} (${code ?? 'error'}): ${choose}.`;
+  return new ConfigError('config_unreadable', message, { cause, file });
 }
 
 /**
@@ -47,8 +75,8 @@ export function readConfigDocument(file: string): IniDocument | null {
  */
 export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
   const env = opts.env ?? process.env;
-  const configFile = opts.configFile?.trim() || configFilePath(env);
-  const doc = readConfigDocument(configFile);
+  const configFile = configFileFrom(opts.configFile, env);
+  const doc = readConfigDocument(configFile, env);
   const { profile, origin } = chooseProfile(opts.profile, env, doc?.get('DEFAULT', CURRENT_ENVIRONMENT_KEY));
   const fileValues = profileValues(doc, profile);
 
@@ -85,7 +113,11 @@ export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
       fix: `Use one of them with -e/--env, or run 'dhcore register <endpoint> -e ${profile}'`,
     });
   }
-  const endpoint = validateEndpoint(values.dhcore_endpoint, sources.dhcore_endpoint, configFile, profile);
+  const endpoint = validateEndpoint(values.dhcore_endpoint, sources.dhcore_endpoint, configFile, profile, {
+    origin,
+    sections: doc?.sections() ?? [],
+    fileExists: doc !== null,
+  });
   values.dhcore_endpoint = endpoint;
   return new Resolution(
     profile,
@@ -148,20 +180,15 @@ function validateEndpoint(
   source: ValueSource | undefined,
   file: string,
   profile: string,
+  ctx: { origin: ProfileOrigin; sections: readonly string[]; fileExists: boolean },
 ): string {
-  if (raw === undefined || raw.trim() === '') {
-    throw new ConfigError(
-      'config_missing_endpoint',
-      `No DHCore endpoint for profile "${profile}": set DHCORE_ENDPOINT, add dhcore_endpoint to [${profile}] in ${file}, or run 'dhcore register <endpoint> -e ${profile}'.`,
-      { file },
-    );
-  }
+  if (raw === undefined || raw.trim() === '') throw missingEndpointError(file, profile, ctx);
   const endpoint = raw.trim().replace(/\/+$/, '');
   const key = source === 'file' ? 'dhcore_endpoint' : 'DHCORE_ENDPOINT';
   if (!/^https?:\/\/[^\s/?#]+/i.test(endpoint)) {
     throw new ConfigError(
       'config_invalid_endpoint',
-      `${key} ${describeSource(source, file, profile)} is "${redactUrl(endpoint)}": it must start with http:// or https:// (for example https://${suggestHost(endpoint)}).`,
+      `${key} ${describeSource(source, file, profile)} is "${redactUrl(endpoint)}": it must start with http:// or https:// (for example ${suggestEndpoint(endpoint)}).`,
       { file },
     );
   }
@@ -176,10 +203,27 @@ function validateEndpoint(
   return endpoint;
 }
 
-/** The part after any scheme, user info hidden, to suggest the corrected endpoint. */
-function suggestHost(endpoint: string): string {
-  const rest = redactUrl(endpoint).replace(/^[a-z][a-z0-9+.-]*:\/\/|^\/\//i, '');
-  return rest || 'dhcore.example.com';
+/**
+ * No endpoint. When no profile was chosen at all (a first run, or the current profile was removed), the fix
+ * is to pick one that exists or register one, not to add `-e __default`.
+ */
+function missingEndpointError(
+  file: string,
+  profile: string,
+  ctx: { origin: ProfileOrigin; sections: readonly string[]; fileExists: boolean },
+): ConfigError {
+  if (ctx.origin === 'default' && !ctx.sections.includes(profile)) {
+    const message =
+      ctx.sections.length > 0
+        ? `No current profile in ${file} (it has ${ctx.sections.join(', ')}): run 'dhcore use ${ctx.sections[0]}' (or pass -e <name>), or set DHCORE_ENDPOINT.`
+        : `No DHCore endpoint configured (${file} ${ctx.fileExists ? 'has no profiles' : 'does not exist yet'}): run 'dhcore register <endpoint>', or set DHCORE_ENDPOINT.`;
+    return new ConfigError('config_missing_endpoint', message, { file });
+  }
+  return new ConfigError(
+    'config_missing_endpoint',
+    `No DHCore endpoint for profile "${profile}": set DHCORE_ENDPOINT, add dhcore_endpoint to [${profile}] in ${file}, or run 'dhcore register <endpoint> -e ${profile}'.`,
+    { file },
+  );
 }
 
 /** Immutable resolution result. Secret values live in a private field so they never show up when printed. */

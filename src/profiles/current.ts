@@ -4,7 +4,7 @@
  * once, even over `$DH_NAME`.
  */
 import { CURRENT_ENVIRONMENT_KEY } from '../config/keys.js';
-import { chooseProfile, configFilePath, unknownProfileError, validProfileName } from '../config/location.js';
+import { chooseProfile, configFileFrom, unknownProfileError, validProfileName } from '../config/location.js';
 import { readConfigDocument } from '../config/resolve.js';
 import type { ResolveOptions } from '../config/types.js';
 import { editConfigFile } from '../store/config-file.js';
@@ -43,7 +43,7 @@ export interface SetCurrentProfileOptions extends ProfileFileOptions {
 
 /** The config file these options name. */
 export function configFileFor(opts: ProfileFileOptions): string {
-  return opts.configFile?.trim() || configFilePath(opts.env ?? process.env);
+  return configFileFrom(opts.configFile, opts.env ?? process.env);
 }
 
 /**

@@ -13,11 +13,12 @@
  * - If the file cannot be written (read-only file or folder, full disk …) the change is kept in memory
  *   for this process, a warning is emitted once, and the caller goes on: tokens the server just issued
  *   are never thrown away.
- * - An existing file readable by group/others is reported once (it is rewritten with mode 0600).
+ * - An existing file holding secrets and readable by group/others is reported once (config/permissions.ts).
  *
  * `storage: 'memory'` never touches the file at all (values live in the process only).
  */
 import { IniDocument } from '../config/ini.js';
+import { warnIfReadableByOthers } from '../config/permissions.js';
 import { profileValues } from '../config/resolve.js';
 import { ConfigError } from '../errors.js';
 import { warnOnce } from '../warnings.js';
@@ -217,22 +218,9 @@ export class ProfileStore {
         { file: this.file },
       );
     }
-    await this.#checkPermissions();
-    return IniDocument.parse(text, this.file);
-  }
-
-  async #checkPermissions(): Promise<void> {
-    try {
-      const st = await fsp.stat(this.file);
-      if ((st.mode & 0o077) !== 0) {
-        warnOnce(
-          `DHCORE_CONFIG_PERMISSIONS:${this.file}`,
-          `${this.file} holds credentials but is readable by other users (mode ${(st.mode & 0o777).toString(8)}); run 'chmod 600 ${this.file}' (dhcore writes it with mode 600).`,
-        );
-      }
-    } catch {
-      // Gone in the meantime: nothing to report.
-    }
+    const doc = IniDocument.parse(text, this.file);
+    warnIfReadableByOthers(this.file, doc);
+    return doc;
   }
 
   /**

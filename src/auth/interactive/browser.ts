@@ -2,11 +2,16 @@
  * Authorization code + PKCE (S256) with a loopback redirect (RFC 8252): a one-shot HTTP server on a
  * free port answers `http://localhost:<port>/callback`, checks `state`, redeems the code through
  * openid-client, lets the caller save the tokens, and only then tells the browser how it went.
+ *
+ * Only a callback carrying this login's `state` can end the login. Any other (a stranger's link or page
+ * sending the browser to our port, with or without an error) gets an error page and is otherwise
+ * ignored: the login keeps waiting for the real one.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import { AuthError, DHCoreError } from '../../errors.js';
+import { printable } from '../../net/server-text.js';
 import { type IssuedTokens, toIssued } from '../grants.js';
 import { mapOAuthError, redactExcerpt } from '../oidc.js';
 import { failurePage } from './pages.js';
@@ -25,6 +30,8 @@ export interface BrowserLoginOptions {
   timeoutMs: number;
   /** Aborting (Ctrl-C) stops the server and rejects with LoginCancelledError. */
   signal?: AbortSignal;
+  /** Told when a callback that does not belong to this login was answered and ignored. */
+  onIgnoredCallback?: () => void;
 }
 
 export interface LoginOutcome {
@@ -119,13 +126,15 @@ export async function browserLogin(opts: BrowserLoginOptions): Promise<LoginOutc
       finish({ err });
     };
     if (params.get('state') !== state) {
-      await fail(
+      await send(
+        res,
         400,
-        new AuthError(
-          'auth_state_mismatch',
-          "The browser came back from a different sign-in (state mismatch); nothing was saved. Run 'dhcore login' again.",
+        failurePage(
+          'This sign-in link does not belong to the login waiting in your terminal (state mismatch); it was ignored.',
+          'If you did not start it, close this page. Otherwise finish the sign-in from the URL your terminal shows.',
         ),
       );
+      opts.onIgnoredCallback?.();
       return;
     }
     const error = params.get('error');
@@ -136,7 +145,7 @@ export async function browserLogin(opts: BrowserLoginOptions): Promise<LoginOutc
         400,
         new AuthError(
           denied ? 'auth_denied' : 'auth_refused',
-          `${denied ? 'Sign-in was cancelled or denied in the browser' : 'The server refused the sign-in'} (${error}${desc ? `: ${redactExcerpt(desc)}` : ''}); run 'dhcore login' again.`,
+          `${denied ? 'Sign-in was cancelled or denied in the browser' : 'The server refused the sign-in'} (${printable(error).slice(0, 64)}${desc ? `: ${printable(redactExcerpt(desc))}` : ''}); run 'dhcore login' again.`,
           { oauthError: error },
         ),
       );

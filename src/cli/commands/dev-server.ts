@@ -1,5 +1,6 @@
 import { format } from 'node:util';
 import { type Command, InvalidArgumentError } from 'commander';
+import { UsageError } from '../../errors.js';
 
 function integer(min: number, max: number, what: string) {
   return (value: string): number => {
@@ -83,6 +84,12 @@ Examples:
         ...(opts.s3KeyTtl !== undefined ? { s3KeyTtl: opts.s3KeyTtl } : {}),
         ...(opts.db !== undefined ? { db: opts.db } : {}),
         ...(opts.quiet ? {} : { logger: (line: string) => process.stderr.write(`dev-server: ${line}\n`) }),
+      }).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+        throw new UsageError(
+          'dev_server_port_in_use',
+          `Port ${opts.port} on ${opts.host} is already in use: stop what uses it, or pick another with --port <n> (--port 0 picks a free one).`,
+        );
       });
 
       const stopped = new Promise<string>((resolve) => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { resolveConfig } from '../../config/resolve.js';
 import { AuthError, UsageError } from '../../errors.js';
-import { globalOptions, printJson, resolveOptionsOf } from '../context.js';
+import { globalOptions, printJson, resolveOptionsOf, warnIfSecretSentInClear } from '../context.js';
 
 export interface InteractiveFlags {
   pat?: string;
@@ -20,7 +20,7 @@ export function wantsInteractiveLogin(flags: InteractiveFlags, env = process.env
   if (interactive && flags.pat !== undefined) {
     throw new UsageError(
       'usage_conflicting_flags',
-      "--pat cannot be combined with --device or --no-browser: run 'dhcore login --pat <token>' or 'dhcore login --device'.",
+      "--pat cannot be combined with --device or --no-browser: run 'dhcore login --pat -' (the token on stdin) or 'dhcore login --device'.",
     );
   }
   if (interactive) return true;
@@ -57,10 +57,13 @@ export function register(program: Command): void {
     .description('Log in (browser, device code or personal access token) and save credentials to the profile')
     .option('--device', 'device code login: shows a code and a URL to open on any device')
     .option('--no-browser', 'do not open a browser; print the login URL only')
-    .option('--timeout <seconds>', `how long the browser login waits (default ${DEFAULT_LOGIN_TIMEOUT_S})`)
+    .option(
+      '--timeout <seconds>',
+      `how long the login waits (browser: default ${DEFAULT_LOGIN_TIMEOUT_S}; device: default the code's lifetime)`,
+    )
     .option(
       '--pat <pat>',
-      "personal access token ('-' reads it from stdin; default $DHCORE_PERSONAL_ACCESS_TOKEN)",
+      "personal access token: '-' reads it from stdin (a value on the command line is visible to other users); default $DHCORE_PERSONAL_ACCESS_TOKEN",
     )
     .addHelpText(
       'after',
@@ -69,15 +72,17 @@ Without --pat (and without $DHCORE_PERSONAL_ACCESS_TOKEN), 'dhcore login' opens 
 (authorization code + PKCE, redirect to http://localhost:<port>/callback); --no-browser only prints the
 URL; --device shows a code to enter on any device. Access and refresh tokens are saved to the profile.
 
-The personal access token is saved in the profile with the exchanged tokens, so the profile keeps working
-after the access token expires ('dhcore logout' removes it).
+The personal access token (from --pat or $DHCORE_PERSONAL_ACCESS_TOKEN) is saved in the profile with the
+exchanged tokens, so the profile keeps working after the access token expires ('dhcore logout' removes it).
+Give it on stdin (--pat -) or in the environment: a value after --pat is visible to other users of this
+machine (ps, /proc/<pid>/cmdline).
 
 Examples:
   dhcore login
   dhcore login -e staging --no-browser
-  dhcore login --device
-  DHCORE_ENDPOINT=https://dhcore.example.com dhcore login --pat dhpat_...
-  pass show dhcore | dhcore login --pat - -e prod`,
+  dhcore login --device --timeout 120
+  pass show dhcore | dhcore login --pat - -e prod
+  read -rs DHCORE_PERSONAL_ACCESS_TOKEN && export DHCORE_PERSONAL_ACCESS_TOKEN && dhcore login`,
     )
     .action(async (opts: InteractiveFlags, cmd: Command) => {
       loginTimeoutSeconds(opts);
@@ -86,15 +91,22 @@ Examples:
         const { runInteractiveLogin } = await import('../interactive-login.js');
         return runInteractiveLogin(cmd, opts);
       }
+      if (opts.pat !== undefined && opts.pat !== '-') {
+        process.stderr.write(
+          "dhcore: warning: a PAT given as --pat <PAT> is visible to other users of this machine (ps, /proc/<pid>/cmdline); pipe it to 'dhcore login --pat -' or set DHCORE_PERSONAL_ACCESS_TOKEN instead.\n",
+        );
+      }
       let pat = opts.pat === '-' ? await readStdin() : opts.pat?.trim();
+      const fromEnv = !pat;
       if (!pat) pat = process.env.DHCORE_PERSONAL_ACCESS_TOKEN?.trim();
       if (!pat) {
         throw new AuthError(
           'auth_no_pat',
-          'No personal access token: pass --pat <PAT> (or --pat - to read it from stdin), or set DHCORE_PERSONAL_ACCESS_TOKEN.',
+          "No personal access token: pipe it to 'dhcore login --pat -' (for example 'pass show dhcore | dhcore login --pat -'), or set DHCORE_PERSONAL_ACCESS_TOKEN.",
         );
       }
       const config = resolveConfig(resolveOptionsOf(cmd));
+      warnIfSecretSentInClear(config, 'personal access token');
       const { loginWithPat } = await import('../../auth/login.js');
       const result = await loginWithPat({ config, pat });
       if (globalOptions(cmd).json) {
@@ -109,7 +121,7 @@ Examples:
         return;
       }
       process.stdout.write(
-        `Logged in to ${result.endpoint} with a personal access token; saved to profile '${result.profile}' in ${result.configFile}.\n`,
+        `Logged in to ${result.endpoint} with the personal access token${fromEnv ? ' from $DHCORE_PERSONAL_ACCESS_TOKEN' : ''}; saved it and the tokens to profile '${result.profile}' in ${result.configFile}.\n`,
       );
     });
 }

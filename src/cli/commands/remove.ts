@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { removeProfile } from '../../profiles/manage.js';
+import { profileNames, removeProfile } from '../../profiles/manage.js';
 import { configFileOf, globalOptions, printJson } from '../context.js';
 
 /** `dhcore remove <name>`: delete a profile and everything saved in it. */
@@ -26,8 +26,11 @@ Examples:
         printJson({ removed: name.trim(), wasCurrent, configFile: file });
         return;
       }
-      process.stdout.write(
-        `Removed profile '${name.trim()}' from ${file}.${wasCurrent ? " It was the current one: pick another with 'dhcore use <name>'." : ''}\n`,
-      );
+      const others = wasCurrent ? profileNames(file) : [];
+      const next =
+        others.length > 0
+          ? ` It was the current one: pick another with 'dhcore use ${others[0]}' (profiles: ${others.join(', ')}).`
+          : " It was the current one and no profile is left: add one with 'dhcore register <endpoint>'.";
+      process.stdout.write(`Removed profile '${name.trim()}' from ${file}.${wasCurrent ? next : ''}\n`);
     });
 }

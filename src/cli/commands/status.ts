@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { loginCommand } from '../../auth/messages.js';
 import { clientWith } from '../../client/client.js';
 import { dotenvSecrets } from '../../config/dotenv.js';
 import { CONFIG_KEYS, CREDENTIAL_KEYS } from '../../config/keys.js';
@@ -79,8 +80,8 @@ async function onlineStatus(opts: ResolveOptions, config: ResolvedConfig): Promi
         code: res.status === 401 ? 'auth_rejected' : 'auth_forbidden',
         message:
           config.authMethod === 'none'
-            ? `DHCore answered ${res.status}: profile "${config.profile}" has no credentials; run 'dhcore login'.`
-            : `DHCore answered ${res.status} to the ${config.authMethod} credentials of profile "${config.profile}"; run 'dhcore login'${config.profile === '__default' ? '' : ` -e ${config.profile}`}.`,
+            ? `DHCore answered ${res.status}: profile "${config.profile}" has no credentials; run '${loginCommand(config.profile)}'.`
+            : `DHCore answered ${res.status} to the ${config.authMethod} credentials of profile "${config.profile}"; run '${loginCommand(config.profile)}'.`,
       };
     } else {
       out.error = {
@@ -135,14 +136,30 @@ function exitCodeOf(online: OnlineStatus): number {
   return online.authenticated === false ? EXIT_CODES.auth : EXIT_CODES.network;
 }
 
+/** A length of time in the unit a person would use: `42 s`, `5 min`, `1.5 h`, `5 days`, `13 months`, `6.9 years`. */
+export function humanDuration(seconds: number): string {
+  const oneDecimal = (n: number) => String(Math.round(n * 10) / 10);
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  // Units are chosen after rounding, so 3599.6 s is "1 h", never "60 min".
+  if (Math.round(s / 60) < 60) return `${Math.round(s / 60)} min`;
+  if (s / 3600 < 47.95) return `${oneDecimal(s / 3600)} h`;
+  const days = s / 86_400;
+  if (Math.round(days) < 60) return `${Math.round(days)} days`;
+  const months = days / 30.44;
+  if (Math.round(months) < 24) return `${Math.round(months)} months`;
+  return `${oneDecimal(days / 365.25)} years`;
+}
+
+/** `<instant> (in 1 h)` / `<instant> (expired 5 days ago)`: the one wording of `status` and `refresh`. */
 export function describeExpiry(expiresAt: string | null, now = Date.now()): string {
   if (!expiresAt) return 'unknown';
   const at = Date.parse(expiresAt);
   if (Number.isNaN(at)) return `${expiresAt} (unreadable)`;
-  const seconds = Math.round((at - now) / 1000);
-  const span = (s: number) =>
-    s >= 3600 ? `${Math.round(s / 360) / 10} h` : s >= 60 ? `${Math.round(s / 60)} min` : `${s} s`;
-  return seconds >= 0 ? `${expiresAt} (in ${span(seconds)})` : `${expiresAt} (expired ${span(-seconds)} ago)`;
+  const seconds = (at - now) / 1000;
+  return seconds >= -0.5
+    ? `${expiresAt} (in ${humanDuration(Math.max(0, seconds))})`
+    : `${expiresAt} (expired ${humanDuration(-seconds)} ago)`;
 }
 
 export function register(program: Command): void {

@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { openSession } from '../../auth/session.js';
-import { globalOptions, printJson, sessionOptionsOf } from '../context.js';
+import { globalOptions, printJson, sessionOptionsOf, warnIfSecretSentInClear } from '../context.js';
 
 /**
  * `dhcore token` — print a valid access token (exchanging/refreshing and saving as needed), nothing else
@@ -30,6 +30,7 @@ Examples:
     .action(async (opts: { format?: 'raw' | 'json' | 'env' }, cmd: Command) => {
       const session = await openSession(sessionOptionsOf(cmd));
       const { config } = session;
+      warnIfSecretSentInClear(config);
       const accessToken = await session.accessToken();
       const format = opts.format ?? (globalOptions(cmd).json ? 'json' : 'raw');
       if (format === 'env') {
