@@ -17,6 +17,7 @@
 
 import { unwrapQuoted } from '../config/resolve.js';
 import type { ResolvedConfig } from '../config/types.js';
+import { elapsed } from '../diagnostics.js';
 import { AuthError, ConfigError, DHCoreError } from '../errors.js';
 import type { Http } from '../net/http.js';
 import type { ProfileChange, ProfileStore, ProfileValues } from '../store/profile-store.js';
@@ -215,6 +216,7 @@ export class TokenLifecycle implements Session {
   }
 
   async #run(mode: Mode, rejected: string | undefined): Promise<string> {
+    const started = performance.now();
     let outcome: { result: RunResult; persisted: boolean; inMemory: boolean };
     if (this.#detached) {
       // The profile on disk is no longer the one this process resolved: never touch it again.
@@ -265,7 +267,7 @@ export class TokenLifecycle implements Session {
     this.#ready = held.access !== undefined ? Promise.resolve(held.access) : undefined;
     this.#last = { action, persisted: outcome.persisted, inMemory: outcome.inMemory };
     this.#log(
-      `${action} access token for profile ${this.profile}${held.expiresAtMs ? `, expires ${formatInstant(held.expiresAtMs)}` : ''}${outcome.inMemory ? ' (kept in memory)' : ''}`,
+      `${action} access token for profile ${this.profile}${held.expiresAtMs ? `, expires ${formatInstant(held.expiresAtMs)}` : ''}${outcome.inMemory ? ' (kept in memory)' : ''} in ${elapsed(started)}`,
     );
     if (held.access === undefined) throw noTokenError(this.#method.name, this.profile);
     return held.access;

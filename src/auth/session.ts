@@ -140,6 +140,7 @@ export async function openSession(opts: SessionOptions = {}): Promise<Session> {
   if (!method.refreshable) return new FixedCredentials(config, opts.storage === 'memory' ? 'memory' : 'file');
   let placement = placementFor(config, method, opts.storage, env);
   const log = loggerFor(opts.logger, 'dhcore:auth', env) ?? (() => {});
+  log(`profile ${config.profile} (auth ${config.authMethod}): ${describeSources(config)}`);
   log(`tokens of profile ${config.profile} are kept in ${describePlacement(placement)}`);
   if (placement.storage === 'cache' && !ensureTokenCacheDir(placement.file)) {
     placement = { ...placement, storage: 'memory' };
@@ -163,6 +164,14 @@ export async function openSession(opts: SessionOptions = {}): Promise<Session> {
     log,
     refuseUnsaveable: opts.refuseUnsaveable === true,
   });
+}
+
+/** Where each configuration and credential value came from (names and sources only). */
+function describeSources(config: ResolvedConfig): string {
+  const entries = Object.entries(config.sources).filter(
+    ([k]) => k.startsWith('dhcore_') || k.startsWith('oauth2_'),
+  );
+  return entries.map(([key, source]) => `${key} (${source})`).join(', ') || 'no values';
 }
 
 function describePlacement(p: Placement): string {

@@ -35,9 +35,23 @@ function usageMessage(err: CommanderError, argv: readonly string[]): string {
   return `${text.charAt(0).toUpperCase()}${text.slice(1)} (see '${help}').`;
 }
 
+/** A reader that went away (`dhcore token | true`, `| head -c1`) is not a failure: stop quietly. */
+function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
+  exitQuietlyOnClosedPipe();
   printWarningsPlainly();
   const flags = { debug: argv.includes('--debug'), json: argv.includes('--json') };
+  // --debug turns on every dhcore diagnostic namespace (the flow of a successful run too), before anything
+  // creates a logger. Lines never carry a secret.
+  if (flags.debug) process.env.DEBUG = process.env.DEBUG ? `${process.env.DEBUG},dhcore*` : 'dhcore*';
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
