@@ -83,8 +83,10 @@ try {
   rows.push(['valid', await burst(valid), null]);
 
   const past = new Date(Date.now() - 60_000).toISOString();
+  // An opaque token whose stored expiry has passed (a JWT's own exp would win over the stored expiry).
   editProfile((t) =>
     t
+      .replace(/^dhcore_access_token = .*$/m, 'dhcore_access_token = expired-opaque-token')
       .replace(/^dhcore_expires_at = .*$/m, `dhcore_expires_at = ${past}`)
       .replace(/^dhcore_refresh_at = .*$/m, `dhcore_refresh_at = ${past}`),
   );

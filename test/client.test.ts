@@ -132,7 +132,12 @@ describe('with the dev server', () => {
   it('1000 concurrent requests on an expired token: exactly one token request, all succeed', async () => {
     const s = server();
     const login = await loginTokens(s);
-    ini = tempIni(tokenProfile(s, { ...login, expiresAt: new Date(Date.now() - 60_000).toISOString() }));
+    // An opaque token whose stored expiry has passed (a JWT's own exp would win over the stored expiry).
+    const expired = {
+      accessToken: 'expired-opaque-token-0123456789',
+      expiresAt: new Date(Date.now() - 60_000).toISOString(),
+    };
+    ini = tempIni(tokenProfile(s, { ...login, ...expired }));
     const count = tokenRequests(s);
     const client = await createClient({ env: isolatedEnv(ini.dir), configFile: ini.file });
     const statuses = await concurrentStatuses(client, 1000);

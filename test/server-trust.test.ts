@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clearDiscoveryCache } from '../src/auth/oidc.js';
 import { openSession } from '../src/auth/session.js';
 import { IniDocument } from '../src/config/ini.js';
+import { createClient } from '../src/index.js';
 import { resetMemoryStore } from '../src/store/profile-store.js';
 import { configFor, type FakeServer, fakeTokenServer, sendJson, tempConfig } from './helpers/auth.js';
 
@@ -96,5 +97,33 @@ describe('a token response is not configuration', () => {
     const ignored = lines.find((l) => l.includes('ignored'));
     expect(ignored).toMatch(/dhcore_endpoint.*dhcore_password/);
     expect(lines.join('\n')).not.toContain('planted-password');
+  });
+});
+
+describe('an API that rejects every token', () => {
+  it('costs at most one refresh per token: 50 calls → 2 token requests, the 401s are returned', async () => {
+    let issued = 0;
+    const s = await fake((req, res) => {
+      if ((req.url ?? '').startsWith('/token')) {
+        issued++;
+        sendJson(res, 200, {
+          access_token: `at-${issued}-0123456789abcdef`,
+          token_type: 'Bearer',
+          expires_in: 600,
+        });
+        return;
+      }
+      sendJson(res, 401, { error: 'unauthorized' });
+    });
+    writeFileSync(
+      tmp.file,
+      `[p]\ndhcore_endpoint = ${s.url}\ndhcore_client_id = cli\ndhcore_personal_access_token = pat-0123456789abcdef\n`,
+      { mode: 0o600 },
+    );
+    const client = await createClient({ configFile: tmp.file, profile: 'p', env: { HOME: tmp.dir } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 50; i++) statuses.push((await client.fetch('/api/v1/projects')).status);
+    expect(new Set(statuses)).toEqual(new Set([401]));
+    expect(s.requests.filter((r) => r.path === '/token')).toHaveLength(2);
   });
 });

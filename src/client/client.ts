@@ -125,6 +125,8 @@ class Client implements DHCoreClient {
   readonly #deadlines: SharedDeadlines | undefined;
   readonly #log: Logger | undefined;
   readonly #maxRedirects: number;
+  /** A token the API rejected right after it was obtained by a refresh (see #exchange). */
+  #rejectedFresh: string | undefined;
 
   constructor(session: Session, http: Http, logger: Logger | undefined, maxRedirects: number) {
     this.#session = session;
@@ -198,6 +200,14 @@ class Client implements DHCoreClient {
             : await this.#session.authorization();
       let sent = await this.#send(p, auth);
       if (sent.response.status === 401 && sent.authSent && token !== undefined) {
+        // The API rejected this token right after a refresh already: refreshing again would only cost a token
+        // request per call (an API that rejects every token). At most one refresh per token.
+        if (token === this.#rejectedFresh) {
+          this.#log?.(
+            `${p.method} ${describeUrl(sent.url)} → 401 again for a token just refreshed; not refreshing`,
+          );
+          return sent.response;
+        }
         if (!p.replayable) {
           this.#log?.(
             `${p.method} ${describeUrl(sent.url)} → 401; body is a stream, not retried (token refreshed for the next request)`,
@@ -211,6 +221,7 @@ class Client implements DHCoreClient {
         this.#log?.(`${p.method} ${describeUrl(sent.url)} → 401; refreshing the token and retrying once`);
         token = await this.#session.refresh({ rejectedToken: token });
         sent = await this.#send(p, `Bearer ${token}`);
+        if (sent.response.status === 401 && sent.authSent) this.#rejectedFresh = token;
       }
       if (this.#log) {
         this.#log(`${p.method} ${describeUrl(sent.url)} → ${sent.response.status} (${elapsed(started)})`);
