@@ -5,6 +5,8 @@
  * string or body.
  */
 
+import { withoutSecrets } from './secrets.js';
+
 /** Receives one human-readable line per event. Never given a secret. */
 export type Logger = (message: string) => void;
 
@@ -19,12 +21,12 @@ export function loggerFor(
   namespace: string,
   env: Env = process.env,
 ): Logger | undefined {
-  if (option) return option;
+  if (option) return (message: string) => option(withoutSecrets(message));
   if (!env.DEBUG) return undefined;
   const { createRequire } = process.getBuiltinModule('node:module');
   const createDebug = createRequire(import.meta.url)('debug') as typeof import('debug');
   const debug = createDebug(namespace);
-  return debug.enabled ? (message: string) => debug(message) : undefined;
+  return debug.enabled ? (message: string) => debug(withoutSecrets(message)) : undefined;
 }
 
 /** Milliseconds since `start` (a `performance.now()` reading), rounded to 0.1 ms. */

@@ -9,6 +9,8 @@
  * }
  */
 
+import { withoutSecrets } from './secrets.js';
+
 /** What kind of failure a code is; decides the CLI's exit code. */
 export type ErrorCategory = 'usage' | 'config' | 'auth' | 'network' | 'cancelled' | 'unexpected';
 
@@ -176,7 +178,8 @@ export class DHCoreError extends Error {
   readonly code: ErrorCode;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    // Messages quote what servers said; whatever they echo of our secrets goes.
+    super(withoutSecrets(message), options);
     this.name = 'DHCoreError';
     this.code = code;
   }
@@ -212,7 +215,7 @@ export class AuthError extends DHCoreError {
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown; oauthError?: string }) {
     super(code, message, options);
     this.name = 'AuthError';
-    this.oauthError = options?.oauthError;
+    this.oauthError = options?.oauthError === undefined ? undefined : withoutSecrets(options.oauthError);
   }
 }
 
@@ -230,7 +233,7 @@ export class HttpError extends DHCoreError {
     super(code, message, options);
     this.name = 'HttpError';
     this.status = options.status;
-    this.url = options.url;
-    this.bodyExcerpt = options.bodyExcerpt ?? '';
+    this.url = withoutSecrets(options.url);
+    this.bodyExcerpt = withoutSecrets(options.bodyExcerpt ?? '');
   }
 }

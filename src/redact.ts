@@ -3,20 +3,14 @@ import { isSecretKey } from './config/keys.js';
 /** What a hidden secret looks like in any output. */
 export const REDACTED = '***';
 
-/** Copy of a key → value map with every secret-bearing key's value replaced by `***`. */
+/**
+ * Copy of a key → value map with every secret-bearing key's value replaced by `***`, and user info hidden in
+ * every URL-valued one (`dhcore_issuer`, `aws_endpoint_url`, `db_url`, …).
+ */
 export function redactRecord(values: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(values)) out[key] = isSecretKey(key) ? REDACTED : value;
-  return out;
-}
-
-/** Replace every occurrence of the given secret strings (e.g. in a server's error body) with `***`. */
-export function redactText(text: string, secrets: Iterable<string | undefined>): string {
-  let out = text;
-  for (const secret of secrets) {
-    // Very short values would blank out ordinary words; real tokens and passwords are longer.
-    if (secret && secret.length >= 4) out = out.split(secret).join(REDACTED);
-  }
+  for (const [key, value] of Object.entries(values))
+    out[key] = isSecretKey(key) ? REDACTED : redactUrl(value);
   return out;
 }
 

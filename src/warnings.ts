@@ -1,3 +1,5 @@
+import { withoutSecrets } from './secrets.js';
+
 const emitted = new Set<string>();
 
 /**
@@ -7,5 +9,5 @@ const emitted = new Set<string>();
 export function warnOnce(key: string, message: string): void {
   if (emitted.has(key)) return;
   emitted.add(key);
-  process.emitWarning(message, { type: 'DHCoreWarning', code: key });
+  process.emitWarning(withoutSecrets(message), { type: 'DHCoreWarning', code: key });
 }

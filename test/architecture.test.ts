@@ -29,13 +29,14 @@ function imports(): Map<string, string[]> {
 /** The part of src/ a module belongs to: its folder, or the file name for root files. */
 const part = (module: string) => (module.includes('/') ? module.split('/')[0]! : module.replace(/\.ts$/, ''));
 
-const ROOT_HELPERS = ['errors', 'redact', 'warnings', 'diagnostics'];
+const ROOT_HELPERS = ['errors', 'redact', 'warnings', 'diagnostics', 'secrets'];
 const ALLOWED: Record<string, string[]> = {
-  errors: [],
+  secrets: [],
+  errors: ['secrets'],
   redact: ['config'],
-  warnings: [],
-  diagnostics: [],
-  config: ['errors', 'redact', 'warnings', 'net'],
+  warnings: ['secrets'],
+  diagnostics: ['secrets'],
+  config: ['errors', 'redact', 'warnings', 'net', 'secrets'],
   net: ['errors'],
   store: ['config', 'errors', 'warnings', 'net'],
   auth: ['config', 'store', 'net', 'profiles', ...ROOT_HELPERS],

@@ -3,6 +3,7 @@
  * credentials are saved), and an API that rejects every token does not cause a refresh storm.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clearDiscoveryCache } from '../src/auth/oidc.js';
 import { openSession } from '../src/auth/session.js';
@@ -10,6 +11,7 @@ import { IniDocument } from '../src/config/ini.js';
 import { createClient } from '../src/index.js';
 import { resetMemoryStore } from '../src/store/profile-store.js';
 import { configFor, type FakeServer, fakeTokenServer, sendJson, tempConfig } from './helpers/auth.js';
+import { cleanEnv, runCli } from './helpers/cli.js';
 
 const RT = 'rt-file-0123456789abcdefghijklmnop';
 let tmp: ReturnType<typeof tempConfig>;
@@ -125,5 +127,68 @@ describe('an API that rejects every token', () => {
     for (let i = 0; i < 50; i++) statuses.push((await client.fetch('/api/v1/projects')).status);
     expect(new Set(statuses)).toEqual(new Set([401]));
     expect(s.requests.filter((r) => r.path === '/token')).toHaveLength(2);
+  });
+});
+
+describe('what servers echo is redacted', () => {
+  const RT_SECRET = 'rt-echo-0123456789abcdefghijkl';
+  const SHORT_PAT = 'pat9x7'; // 6 characters: short, still a secret
+  const PASSWORD = 'hunter2pw';
+
+  it('the OAuth error field, a short secret in error_description and a 5xx body never reach an error or the CLI', async () => {
+    const s = await fake((_req, res, body) => {
+      const f = Object.fromEntries(new URLSearchParams(body));
+      if (f.grant_type === 'refresh_token') {
+        sendJson(res, 400, {
+          error: `invalid_grant ${f.refresh_token}`,
+          error_description: `bad ${SHORT_PAT} / ${PASSWORD}`,
+        });
+      } else {
+        res.statusCode = 502;
+        res.setHeader('content-type', 'text/plain');
+        res.end(`upstream said: ${f.subject_token} and ${RT_SECRET}`);
+      }
+    });
+    const text = `[p]\ndhcore_endpoint = ${s.url}\ndhcore_client_id = cli\ndhcore_refresh_token = ${RT_SECRET}\ndhcore_user = u\ndhcore_password = ${PASSWORD}\ndb_password = ${SHORT_PAT}\n`;
+    writeFileSync(tmp.file, text, { mode: 0o600 });
+    const session = await openSession({ config: configFor(tmp.file, {}, { profile: 'p' }), env: {} });
+    const err = await session.refresh().catch((e: unknown) => e);
+    const shown = [String(err), (err as Error).message, JSON.stringify(err), inspect(err, { depth: 5 })].join(
+      '\n',
+    );
+    for (const secret of [RT_SECRET, SHORT_PAT, PASSWORD]) expect(shown).not.toContain(secret);
+
+    // The CLI, in every output mode.
+    writeFileSync(tmp.file, text.replace('[p]', '[DEFAULT]\ncurrent_environment = p\n[p]'), { mode: 0o600 });
+    for (const flags of [[], ['--json'], ['--debug']]) {
+      const r = await runCli([...flags, 'refresh'], { env: cleanEnv(tmp.dir, { DH_CONFIG: tmp.file }) });
+      expect(r.code).not.toBe(0);
+      for (const secret of [RT_SECRET, SHORT_PAT, PASSWORD])
+        expect(r.stderr + r.stdout).not.toContain(secret);
+    }
+
+    // A PAT exchange answered by a 5xx that echoes the PAT.
+    const pat = 'dhpat-echo-0123456789abcdef';
+    writeFileSync(
+      tmp.file,
+      `[p]\ndhcore_endpoint = ${s.url}\ndhcore_client_id = cli\ndhcore_personal_access_token = ${pat}\n`,
+    );
+    const exchange = await openSession({ config: configFor(tmp.file, {}, { profile: 'p' }), env: {} });
+    const err2 = await exchange.accessToken().catch((e: unknown) => e);
+    expect(err2).toMatchObject({ code: 'token_endpoint_error' });
+    const shown2 = [String(err2), JSON.stringify(err2), inspect(err2, { depth: 5 })].join('\n');
+    expect(shown2).not.toContain(pat);
+    expect(shown2).not.toContain(RT_SECRET);
+  });
+
+  it('a resolved config hides user info in every URL-valued key when printed', () => {
+    writeFileSync(
+      tmp.file,
+      '[p]\ndhcore_endpoint = https://dh.example\ndhcore_issuer = https://alice:issuer-pass@auth.example\naws_endpoint_url = https://bob:s3-pass@s3.example\ndb_url = postgresql://carol:db-pass@db.example/x\n',
+    );
+    const cfg = configFor(tmp.file, {}, { profile: 'p' });
+    const shown = `${inspect(cfg, { depth: 5 })}\n${JSON.stringify(cfg)}`;
+    for (const secret of ['issuer-pass', 's3-pass', 'db-pass', 'alice', 'bob', 'carol'])
+      expect(shown).not.toContain(secret);
   });
 });

@@ -190,7 +190,8 @@ describe('taking over a lock', () => {
   it("a token manager's longer request timeout lengthens the bound", async () => {
     writeFileSync(
       tmp.file,
-      '[p]\ndhcore_endpoint = http://127.0.0.1:9\ndhcore_client_id = c\ndhcore_refresh_token = rt\n',
+      // A configured token endpoint: nothing to discover before the lock (the request itself never happens).
+      '[p]\ndhcore_endpoint = http://127.0.0.1:9\ndhcore_client_id = c\noauth2_token_endpoint = http://127.0.0.1:9/token\ndhcore_refresh_token = rt\n',
       { mode: 0o600 },
     );
     // Silent for 60 s: past the default bound (30 s request timeout + margin), within 90 s + margin.

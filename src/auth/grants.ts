@@ -3,10 +3,11 @@
  * over the one OIDC setup, and what a token response becomes ({@link IssuedTokens}).
  */
 import * as oidc from 'openid-client';
-import { isStoreCredentialKey } from '../config/keys.js';
+import { isSecretKey, isStoreCredentialKey } from '../config/keys.js';
 import { HttpError } from '../errors.js';
 import { type Http, httpOf } from '../net/http.js';
 import { redactUrl } from '../redact.js';
+import { rememberSecret } from '../secrets.js';
 import { mapOAuthError, type OAuthTarget, oidcConfiguration } from './oidc.js';
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -55,6 +56,8 @@ export function toIssued(res: oidc.TokenEndpointResponse): IssuedTokens {
     else ignored.push(/^[\w.-]{1,64}$/.test(key) ? key : '(unprintable name)');
   }
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  for (const secret of [res.access_token, str(res.refresh_token), str(res.id_token)]) rememberSecret(secret);
+  for (const [key, value] of Object.entries(extra)) if (isSecretKey(key)) rememberSecret(value);
   return {
     accessToken: res.access_token,
     refreshToken: str(res.refresh_token),
@@ -100,6 +103,7 @@ export function exchangePat(
   pat: string,
   http: Http = httpOf({}),
 ): Promise<IssuedTokens> {
+  rememberSecret(pat);
   return grant(target, http, 'Personal access token exchange', (config) =>
     oidc.genericGrantRequest(config, TOKEN_EXCHANGE_GRANT, {
       subject_token: pat,
@@ -115,6 +119,7 @@ export function refreshGrant(
   refreshToken: string,
   http: Http = httpOf({}),
 ): Promise<IssuedTokens> {
+  rememberSecret(refreshToken);
   return grant(target, http, 'Token refresh', (config) =>
     oidc.refreshTokenGrant(config, refreshToken, { scope: DHCORE_SCOPE }),
   );

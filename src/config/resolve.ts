@@ -1,9 +1,17 @@
 import { ConfigError } from '../errors.js';
 import { redactRecord, redactUrl } from '../redact.js';
+import { rememberSecret } from '../secrets.js';
 import { warnOnce } from '../warnings.js';
 import { suggestEndpoint } from './endpoint.js';
 import { IniDocument } from './ini.js';
-import { CONFIG_KEYS, CREDENTIAL_KEYS, CURRENT_ENVIRONMENT_KEY, STORE_KEYS, URL_KEYS } from './keys.js';
+import {
+  CONFIG_KEYS,
+  CREDENTIAL_KEYS,
+  CURRENT_ENVIRONMENT_KEY,
+  isSecretKey,
+  STORE_KEYS,
+  URL_KEYS,
+} from './keys.js';
 import {
   chooseProfile,
   configFileFrom,
@@ -113,6 +121,8 @@ export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
       fix: `Use one of them with -e/--env, or run 'dhcore register <endpoint> -e ${profile}'`,
     });
   }
+  // Server answers quoted in errors and logs are cleaned of every secret this process knows.
+  for (const [key, value] of Object.entries(values)) if (isSecretKey(key)) rememberSecret(value);
   const endpoint = validateEndpoint(values.dhcore_endpoint, sources.dhcore_endpoint, configFile, profile, {
     origin,
     sections: doc?.sections() ?? [],
@@ -271,7 +281,7 @@ class Resolution implements ResolvedConfig {
       profile: this.profile,
       configFile: this.configFile,
       endpoint: this.endpoint,
-      issuer: this.issuer,
+      issuer: redactUrl(this.issuer),
       authMethod: this.authMethod,
       expiresAt: this.expiresAt,
       sources: this.sources,
