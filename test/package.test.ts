@@ -175,7 +175,7 @@ describe("this repository's npm ci", () => {
 });
 
 describe('installed into an empty project', () => {
-  it(`adds at most ${MAX_PACKAGES} packages and ${MAX_KB / 1024} MB, without oidc-provider`, async () => {
+  it(`adds at most ${MAX_PACKAGES} packages and ${MAX_KB / 1024} MB, without oidc-provider or s3rver`, async () => {
     const ls = await ok('npm', ['ls', '--all', '--omit=dev', '--parseable'], { cwd: app });
     const lines = ls.stdout.split('\n').filter((l) => l.trim() !== '');
     const du = await ok('du', ['-sk', 'node_modules'], { cwd: app });
@@ -184,6 +184,7 @@ describe('installed into an empty project', () => {
     expect(lines.length).toBeLessThanOrEqual(MAX_PACKAGES);
     expect(kb).toBeLessThanOrEqual(MAX_KB);
     expect(existsSync(join(app, 'node_modules/oidc-provider'))).toBe(false);
+    expect(existsSync(join(app, 'node_modules/s3rver'))).toBe(false);
     expect(install.stderr).not.toMatch(/install-scripts|allowScripts|ERESOLVE|peer/i);
   });
 
@@ -261,6 +262,8 @@ describe('the dev server without its optional dependency', () => {
     expect(pkg.dependencies['oidc-provider']).toBeUndefined();
     expect(pkg.peerDependencies['oidc-provider']).toBeDefined();
     expect(pkg.peerDependenciesMeta['oidc-provider']).toEqual({ optional: true });
+    expect(pkg.dependencies.s3rver).toBeUndefined();
+    expect(pkg.peerDependenciesMeta.s3rver).toEqual({ optional: true });
     expect(tested).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
