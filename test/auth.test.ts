@@ -5,34 +5,17 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { clearDiscoveryCache } from '../src/auth/oidc.js';
+import { describe, expect, it } from 'vitest';
 import { openSession } from '../src/auth/session.js';
 import { AuthError, ConfigError, DHCoreError, HttpError } from '../src/errors.js';
-import { resetMemoryStore } from '../src/store/profile-store.js';
-import { configFor, type FakeServer, fakeTokenServer, sendJson, tempConfig } from './helpers/auth.js';
+import { configFor, fakeTokenServer, sendJson, tempConfig, useFakeTokenServers } from './helpers/auth.js';
 
 const RT_FILE = 'rt-file-0123456789abcdefghijklmnop';
 const AT_OLD = 'at-old-0123456789abcdefghijklmnop';
 const PAT = 'dhpat_test_0123456789abcdefghijklmnop';
 
-let tmp: ReturnType<typeof tempConfig>;
-const servers: FakeServer[] = [];
-beforeEach(() => {
-  tmp = tempConfig();
-  clearDiscoveryCache();
-  resetMemoryStore();
-});
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close();
-  tmp.cleanup();
-});
-
-async function fake(handler: Parameters<typeof fakeTokenServer>[0]): Promise<FakeServer> {
-  const s = await fakeTokenServer(handler);
-  servers.push(s);
-  return s;
-}
+const fixtures = useFakeTokenServers();
+const fake = fixtures.fake;
 
 const ok = (access: string, extra: Record<string, unknown> = {}) => ({
   access_token: access,
@@ -51,7 +34,7 @@ dhcore_access_token = ${AT_OLD}
 dhcore_refresh_token = ${RT_FILE}
 dhcore_expires_at = 2000-01-01T00:00:00Z
 `;
-  writeFileSync(tmp.file, text, { mode: 0o600 });
+  writeFileSync(fixtures.tmp().file, text, { mode: 0o600 });
   return text;
 }
 
@@ -66,7 +49,7 @@ describe('token requests carry exactly DHCore parameters', () => {
       sendJson(res, 200, ok(f.grant_type === 'refresh_token' ? 'at-2' : 'at-1', { refresh_token: 'rt-2' }));
     });
     const env = { DHCORE_ENDPOINT: s.url, DHCORE_CLIENT_ID: 'cli', DHCORE_PERSONAL_ACCESS_TOKEN: PAT };
-    const tm = await openSession({ config: configFor(tmp.file, env), env });
+    const tm = await openSession({ config: configFor(fixtures.tmp().file, env), env });
     expect(await tm.accessToken()).toBe('at-1');
     const exchange = s.requests.filter((r) => r.path === '/token');
     expect(exchange).toHaveLength(1);
@@ -79,7 +62,10 @@ describe('token requests carry exactly DHCore parameters', () => {
     });
 
     expiredOauth2Profile(s.url);
-    const tm2 = await openSession({ config: configFor(tmp.file, { DHCORE_ENDPOINT: s.url }), env: {} });
+    const tm2 = await openSession({
+      config: configFor(fixtures.tmp().file, { DHCORE_ENDPOINT: s.url }),
+      env: {},
+    });
     expect(await tm2.accessToken()).toBe('at-2');
     const refresh = s.requests.filter((r) => r.path === '/token')[1]!;
     expect(form(refresh.body)).toEqual({
@@ -100,7 +86,9 @@ describe('token requests carry exactly DHCore parameters', () => {
       DHCORE_PERSONAL_ACCESS_TOKEN: PAT,
       OAUTH2_TOKEN_ENDPOINT: `${s.url}/token`,
     };
-    expect(await (await openSession({ config: configFor(tmp.file, env), env })).accessToken()).toBe('at-x');
+    expect(
+      await (await openSession({ config: configFor(fixtures.tmp().file, env), env })).accessToken(),
+    ).toBe('at-x');
     expect(s.requests.map((r) => r.path)).toEqual(['/token']);
 
     const env2 = { ...env, OAUTH2_TOKEN_ENDPOINT: undefined, DHCORE_ISSUER: s.url };
@@ -123,7 +111,7 @@ describe('token requests carry exactly DHCore parameters', () => {
       DHCORE_PERSONAL_ACCESS_TOKEN: PAT,
       OAUTH2_TOKEN_ENDPOINT: 'http://auth.example.com/token',
     };
-    const err = await (await openSession({ config: configFor(tmp.file, env), env }))
+    const err = await (await openSession({ config: configFor(fixtures.tmp().file, env), env }))
       .accessToken()
       .catch((e) => e);
     expect(err).toBeInstanceOf(ConfigError);
@@ -182,13 +170,13 @@ describe('failures: typed error, nothing written, old tokens kept', () => {
     it(c.name, async () => {
       const url = await c.setup();
       const before = expiredOauth2Profile(url);
-      const tm = await openSession({ config: configFor(tmp.file, {}), env: {}, timeoutMs: 400 });
+      const tm = await openSession({ config: configFor(fixtures.tmp().file, {}), env: {}, timeoutMs: 400 });
       const err = await tm.refresh().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(c.cls);
       expect((err as DHCoreError).code).toBe(c.code);
       expect((err as Error).message).not.toContain(RT_FILE);
       expect(inspect(err)).not.toContain(RT_FILE);
-      expect(readFileSync(tmp.file, 'utf8')).toBe(before);
+      expect(readFileSync(fixtures.tmp().file, 'utf8')).toBe(before);
       expect(tm.state()).toMatchObject({ hasAccessToken: true, hasRefreshToken: true });
     });
   }
@@ -197,10 +185,10 @@ describe('failures: typed error, nothing written, old tokens kept', () => {
     const s = await fake((_q, res) => sendJson(res, 502, {}));
     const soon = new Date(Date.now() + 60_000).toISOString();
     writeFileSync(
-      tmp.file,
+      fixtures.tmp().file,
       `[__default]\ndhcore_endpoint = ${s.url}\ndhcore_client_id = cli\ndhcore_access_token = ${AT_OLD}\ndhcore_refresh_token = ${RT_FILE}\ndhcore_expires_at = ${soon}\n`,
     );
-    const tm = await openSession({ config: configFor(tmp.file, {}), env: {} });
+    const tm = await openSession({ config: configFor(fixtures.tmp().file, {}), env: {} });
     // 60 s left < 300 s window → refresh ahead; it fails, the valid token is still returned.
     expect(await tm.accessToken()).toBe(AT_OLD);
     expect(s.requests.filter((r) => r.path === '/token')).toHaveLength(1);
@@ -221,11 +209,11 @@ describe('invalid_grant fallback', () => {
     const s = await grantServer((f) => f.refresh_token === 'rt-env');
     expiredOauth2Profile(s.url);
     const env = { DHCORE_REFRESH_TOKEN: 'rt-env' };
-    const tm = await openSession({ config: configFor(tmp.file, env), env });
+    const tm = await openSession({ config: configFor(fixtures.tmp().file, env), env });
     expect(await tm.accessToken()).toBe('at-for-rt-env');
     const tried = s.requests.filter((r) => r.path === '/token').map((r) => form(r.body).refresh_token);
     expect(tried).toEqual([RT_FILE, 'rt-env']);
-    expect(readFileSync(tmp.file, 'utf8')).toContain('dhcore_refresh_token = rt-next');
+    expect(readFileSync(fixtures.tmp().file, 'utf8')).toContain('dhcore_refresh_token = rt-next');
   });
 
   it("falls back to the environment's PAT", async () => {
@@ -233,28 +221,28 @@ describe('invalid_grant fallback', () => {
     expiredOauth2Profile(s.url);
     const env = { DHCORE_PERSONAL_ACCESS_TOKEN: PAT };
     // Resolved from the file alone (oauth2); the PAT is only in the environment the manager falls back to.
-    const tm = await openSession({ config: configFor(tmp.file, {}), env });
+    const tm = await openSession({ config: configFor(fixtures.tmp().file, {}), env });
     expect(await tm.accessToken()).toBe('at-for-pat');
-    const text = readFileSync(tmp.file, 'utf8');
+    const text = readFileSync(fixtures.tmp().file, 'utf8');
     expect(text).not.toContain(PAT); // the env PAT is never written
   });
 
   it("without a fallback: AuthError auth_invalid_grant that says to run 'dhcore login'", async () => {
     const s = await grantServer(() => false);
     const before = expiredOauth2Profile(s.url);
-    const tm = await openSession({ config: configFor(tmp.file, {}), env: {} });
+    const tm = await openSession({ config: configFor(fixtures.tmp().file, {}), env: {} });
     const err = await tm.accessToken().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AuthError);
     expect(err).toMatchObject({ code: 'auth_invalid_grant', oauthError: 'invalid_grant' });
     expect((err as Error).message).toContain('dhcore login');
-    expect(readFileSync(tmp.file, 'utf8')).toBe(before);
+    expect(readFileSync(fixtures.tmp().file, 'utf8')).toBe(before);
   });
 
   it('a refused PAT from the environment: the message points at the variable, not at the profile', async () => {
     const s = await grantServer(() => false);
-    writeFileSync(tmp.file, '');
+    writeFileSync(fixtures.tmp().file, '');
     const env = { DHCORE_ENDPOINT: s.url, DHCORE_CLIENT_ID: 'cli', DHCORE_PERSONAL_ACCESS_TOKEN: PAT };
-    const tm = await openSession({ config: configFor(tmp.file, env), env });
+    const tm = await openSession({ config: configFor(fixtures.tmp().file, env), env });
     const err = await tm.accessToken().catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'auth_invalid_grant', oauthError: 'invalid_grant' });
     expect((err as Error).message).toContain('$DHCORE_PERSONAL_ACCESS_TOKEN was refused');
@@ -265,14 +253,16 @@ describe('invalid_grant fallback', () => {
 describe('methods that cannot refresh say so', () => {
   it('access_token_only, basic, none', async () => {
     const base = { DHCORE_ENDPOINT: 'http://127.0.0.1:9' };
-    const at = await openSession({ config: configFor(tmp.file, { ...base, DHCORE_ACCESS_TOKEN: AT_OLD }) });
+    const at = await openSession({
+      config: configFor(fixtures.tmp().file, { ...base, DHCORE_ACCESS_TOKEN: AT_OLD }),
+    });
     expect(at.authMethod).toBe('access_token_only');
     expect(await at.accessToken()).toBe(AT_OLD); // no expiry known: used as is
     await expect(at.refresh()).rejects.toMatchObject({ code: 'auth_not_refreshable' });
     await expect(at.refresh()).rejects.toThrow(/access_token_only cannot refresh/);
 
     const expired = await openSession({
-      config: configFor(tmp.file, {
+      config: configFor(fixtures.tmp().file, {
         ...base,
         DHCORE_ACCESS_TOKEN: AT_OLD,
         DHCORE_EXPIRES_AT: '2000-01-01T00:00:00Z',
@@ -281,19 +271,23 @@ describe('methods that cannot refresh say so', () => {
     await expect(expired.accessToken()).rejects.toMatchObject({ code: 'auth_token_expired' });
 
     const basic = await openSession({
-      config: configFor(tmp.file, { ...base, DHCORE_USER: 'u', DHCORE_PASSWORD: 'secret-password' }),
+      config: configFor(fixtures.tmp().file, {
+        ...base,
+        DHCORE_USER: 'u',
+        DHCORE_PASSWORD: 'secret-password',
+      }),
     });
     expect(basic.authMethod).toBe('basic');
     await expect(basic.accessToken()).rejects.toThrow(/basic/);
     await expect(basic.refresh()).rejects.toBeInstanceOf(AuthError);
 
-    const none = await openSession({ config: configFor(tmp.file, base) });
+    const none = await openSession({ config: configFor(fixtures.tmp().file, base) });
     await expect(none.accessToken()).rejects.toMatchObject({ code: 'auth_no_token' });
   });
 
   it('never shows a secret through inspect or JSON', async () => {
     const tm = await openSession({
-      config: configFor(tmp.file, {
+      config: configFor(fixtures.tmp().file, {
         DHCORE_ENDPOINT: 'http://127.0.0.1:9',
         DHCORE_ACCESS_TOKEN: AT_OLD,
         DHCORE_REFRESH_TOKEN: RT_FILE,

@@ -3,45 +3,29 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { clearDiscoveryCache } from '../src/auth/oidc.js';
+import { describe, expect, it } from 'vitest';
 import { openSession } from '../src/auth/session.js';
-import { resetMemoryStore } from '../src/store/profile-store.js';
-import {
-  configFor,
-  type FakeServer,
-  fakeJwt,
-  fakeTokenServer,
-  sendJson,
-  tempConfig,
-} from './helpers/auth.js';
+import { configFor, fakeJwt, sendJson, useFakeTokenServers } from './helpers/auth.js';
 import { cleanEnv, runCli } from './helpers/cli.js';
 
-let tmp: ReturnType<typeof tempConfig>;
-const servers: FakeServer[] = [];
-beforeEach(() => {
-  tmp = tempConfig();
-  clearDiscoveryCache();
-  resetMemoryStore();
-});
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close();
-  tmp.cleanup();
-});
+const fixtures = useFakeTokenServers();
+const fake = fixtures.fake;
 
 const now = () => Math.floor(Date.now() / 1000);
 
 describe('another tool refreshed the token', () => {
   it("without updating our expiry keys: the JWT's own exp wins (no needless refresh)", async () => {
-    const s = await fakeTokenServer((_q, res) => sendJson(res, 500, {}));
-    servers.push(s);
+    const s = await fake((_q, res) => sendJson(res, 500, {}));
     const jwt = fakeJwt({ iat: now(), exp: now() + 3600 });
     writeFileSync(
-      tmp.file,
+      fixtures.tmp().file,
       `[p]\ndhcore_endpoint = ${s.url}\ndhcore_client_id = c\ndhcore_access_token = ${jwt}\ndhcore_refresh_token = rt-0123456789abcdefghij\ndhcore_expires_at = 2001-01-01T00:00:00Z\ndhcore_refresh_at = 2001-01-01T00:00:00Z\n`,
       { mode: 0o600 },
     );
-    const session = await openSession({ config: configFor(tmp.file, {}, { profile: 'p' }), env: {} });
+    const session = await openSession({
+      config: configFor(fixtures.tmp().file, {}, { profile: 'p' }),
+      env: {},
+    });
     expect(await session.accessToken()).toBe(jwt);
     expect(Date.parse(session.state().expiresAt!)).toBe((now() + 3600) * 1000);
     expect(s.requests.filter((r) => r.path === '/token')).toHaveLength(0);
@@ -49,21 +33,23 @@ describe('another tool refreshed the token', () => {
 
   it('while we were refreshing (invalid_grant): the token it saved is adopted instead of failing', async () => {
     const fresh = fakeJwt({ iat: now(), exp: now() + 3600 });
-    const s = await fakeTokenServer((_q, res) => {
+    const s = await fake((_q, res) => {
       // The other tool rotated the refresh token a moment ago and saved the new pair (no lock, no expiry keys).
       writeFileSync(
-        tmp.file,
+        fixtures.tmp().file,
         `[p]\ndhcore_endpoint = ${s.url}\ndhcore_client_id = c\ndhcore_access_token = ${fresh}\ndhcore_refresh_token = rt-new-0123456789abcdefghij\n`,
       );
       sendJson(res, 400, { error: 'invalid_grant', error_description: 'grant request is invalid' });
     });
-    servers.push(s);
     writeFileSync(
-      tmp.file,
+      fixtures.tmp().file,
       `[p]\ndhcore_endpoint = ${s.url}\ndhcore_client_id = c\ndhcore_access_token = old\ndhcore_refresh_token = rt-old-0123456789abcdefghij\ndhcore_expires_at = 2001-01-01T00:00:00Z\n`,
       { mode: 0o600 },
     );
-    const session = await openSession({ config: configFor(tmp.file, {}, { profile: 'p' }), env: {} });
+    const session = await openSession({
+      config: configFor(fixtures.tmp().file, {}, { profile: 'p' }),
+      env: {},
+    });
     expect(await session.accessToken()).toBe(fresh);
     expect(session.lastRefresh()).toMatchObject({ action: 'adopted' });
   });
@@ -71,13 +57,15 @@ describe('another tool refreshed the token', () => {
 
 describe('dhcore status warns about .env files holding secrets', () => {
   it('names the file and the keys, never a value', async () => {
-    const home = tmp.dir;
+    const home = fixtures.tmp().dir;
     writeFileSync(
       join(home, '.env'),
       'DHCORE_ENDPOINT=https://x\nDHCORE_REFRESH_TOKEN=secret-refresh-0123456789\nAWS_SECRET_ACCESS_KEY=aws-secret-0123456789\n',
       { mode: 0o644 },
     );
-    writeFileSync(tmp.file, '[p]\ndhcore_endpoint = https://dhcore.example.com\n', { mode: 0o600 });
+    writeFileSync(fixtures.tmp().file, '[p]\ndhcore_endpoint = https://dhcore.example.com\n', {
+      mode: 0o600,
+    });
     const r = await runCli(['status', '--offline', '-e', 'p'], { env: cleanEnv(home) });
     expect(r.code, r.stderr).toBe(0);
     const warning = r.stderr.split('\n').find((l) => l.includes('.env'));

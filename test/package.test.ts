@@ -1,16 +1,8 @@
-/**
- * The package as a user gets it: `npm pack` the BUILT package (npm test builds first), install the tarball
- * into an empty project (the npm cache is warm after `npm ci`; the registry fills any gap) and use it there —
- * what the tarball holds, how much it installs, ESM `import`, CommonJS `require`, strict TypeScript in both
- * module kinds, the `dhcore` binary, and the dev server's optional dependency. One pack and one install serve
- * every check; the last check installs the dev server's dependency into the same project.
- */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from './helpers/cli.js';
+import { type CliResult, ROOT, runCommand } from './helpers/cli.js';
 
 const MAX_PACKAGES = 25;
 const MAX_KB = 5 * 1024;
@@ -18,11 +10,7 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 const NPM_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=warn'];
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Result = CliResult;
 
 /** npm's own `npm_*` variables (we run under `npm test`) must not steer the npm commands of the test. */
 function npmEnv(): NodeJS.ProcessEnv {
@@ -37,26 +25,10 @@ function run(
   args: string[],
   opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
 ): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {
-      cwd: opts.cwd,
-      env: opts.env ?? npmEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+  return runCommand(cmd, args, {
+    cwd: opts.cwd,
+    env: opts.env ?? npmEnv(),
+    timeoutMs: opts.timeoutMs ?? 120_000,
   });
 }
 

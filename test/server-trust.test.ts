@@ -4,33 +4,16 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { clearDiscoveryCache } from '../src/auth/oidc.js';
+import { describe, expect, it } from 'vitest';
 import { openSession } from '../src/auth/session.js';
 import { IniDocument } from '../src/config/ini.js';
 import { createClient } from '../src/index.js';
-import { resetMemoryStore } from '../src/store/profile-store.js';
-import { configFor, type FakeServer, fakeTokenServer, sendJson, tempConfig } from './helpers/auth.js';
+import { configFor, sendJson, useFakeTokenServers } from './helpers/auth.js';
 import { cleanEnv, runCli } from './helpers/cli.js';
 
 const RT = 'rt-file-0123456789abcdefghijklmnop';
-let tmp: ReturnType<typeof tempConfig>;
-const servers: FakeServer[] = [];
-beforeEach(() => {
-  tmp = tempConfig();
-  clearDiscoveryCache();
-  resetMemoryStore();
-});
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close();
-  tmp.cleanup();
-});
-
-async function fake(handler: Parameters<typeof fakeTokenServer>[0]): Promise<FakeServer> {
-  const s = await fakeTokenServer(handler);
-  servers.push(s);
-  return s;
-}
+const fixtures = useFakeTokenServers();
+const fake = fixtures.fake;
 
 describe('a token response is not configuration', () => {
   it('saves only token fields and store credentials; endpoint, issuer, PAT, user, password, expiry are ignored', async () => {
@@ -57,19 +40,19 @@ describe('a token response is not configuration', () => {
       }),
     );
     writeFileSync(
-      tmp.file,
+      fixtures.tmp().file,
       `[__default]\ndhcore_endpoint = ${s.url}\ndhcore_client_id = cli\ndhcore_refresh_token = ${RT}\n`,
       { mode: 0o600 },
     );
     const lines: string[] = [];
     const session = await openSession({
-      config: configFor(tmp.file, {}),
+      config: configFor(fixtures.tmp().file, {}),
       env: {},
       logger: (m) => lines.push(m),
     });
     expect(await session.refresh()).toBe('at-new-0123456789abcdefghij');
 
-    const doc = IniDocument.parse(readFileSync(tmp.file, 'utf8'), tmp.file);
+    const doc = IniDocument.parse(readFileSync(fixtures.tmp().file, 'utf8'), fixtures.tmp().file);
     const saved = doc.items('__default');
     expect(saved.dhcore_endpoint).toBe(s.url);
     expect(saved.dhcore_client_id).toBe('cli');
@@ -118,11 +101,15 @@ describe('an API that rejects every token', () => {
       sendJson(res, 401, { error: 'unauthorized' });
     });
     writeFileSync(
-      tmp.file,
+      fixtures.tmp().file,
       `[p]\ndhcore_endpoint = ${s.url}\ndhcore_client_id = cli\ndhcore_personal_access_token = pat-0123456789abcdef\n`,
       { mode: 0o600 },
     );
-    const client = await createClient({ configFile: tmp.file, profile: 'p', env: { HOME: tmp.dir } });
+    const client = await createClient({
+      configFile: fixtures.tmp().file,
+      profile: 'p',
+      env: { HOME: fixtures.tmp().dir },
+    });
     const statuses: number[] = [];
     for (let i = 0; i < 50; i++) statuses.push((await client.fetch('/api/v1/projects')).status);
     expect(new Set(statuses)).toEqual(new Set([401]));
@@ -150,8 +137,11 @@ describe('what servers echo is redacted', () => {
       }
     });
     const text = `[p]\ndhcore_endpoint = ${s.url}\ndhcore_client_id = cli\ndhcore_refresh_token = ${RT_SECRET}\ndhcore_user = u\ndhcore_password = ${PASSWORD}\ndb_password = ${SHORT_PAT}\n`;
-    writeFileSync(tmp.file, text, { mode: 0o600 });
-    const session = await openSession({ config: configFor(tmp.file, {}, { profile: 'p' }), env: {} });
+    writeFileSync(fixtures.tmp().file, text, { mode: 0o600 });
+    const session = await openSession({
+      config: configFor(fixtures.tmp().file, {}, { profile: 'p' }),
+      env: {},
+    });
     const err = await session.refresh().catch((e: unknown) => e);
     const shown = [String(err), (err as Error).message, JSON.stringify(err), inspect(err, { depth: 5 })].join(
       '\n',
@@ -159,9 +149,13 @@ describe('what servers echo is redacted', () => {
     for (const secret of [RT_SECRET, SHORT_PAT, PASSWORD]) expect(shown).not.toContain(secret);
 
     // The CLI, in every output mode.
-    writeFileSync(tmp.file, text.replace('[p]', '[DEFAULT]\ncurrent_environment = p\n[p]'), { mode: 0o600 });
+    writeFileSync(fixtures.tmp().file, text.replace('[p]', '[DEFAULT]\ncurrent_environment = p\n[p]'), {
+      mode: 0o600,
+    });
     for (const flags of [[], ['--json'], ['--debug']]) {
-      const r = await runCli([...flags, 'refresh'], { env: cleanEnv(tmp.dir, { DH_CONFIG: tmp.file }) });
+      const r = await runCli([...flags, 'refresh'], {
+        env: cleanEnv(fixtures.tmp().dir, { DH_CONFIG: fixtures.tmp().file }),
+      });
       expect(r.code).not.toBe(0);
       for (const secret of [RT_SECRET, SHORT_PAT, PASSWORD])
         expect(r.stderr + r.stdout).not.toContain(secret);
@@ -170,10 +164,13 @@ describe('what servers echo is redacted', () => {
     // A PAT exchange answered by a 5xx that echoes the PAT.
     const pat = 'dhpat-echo-0123456789abcdef';
     writeFileSync(
-      tmp.file,
+      fixtures.tmp().file,
       `[p]\ndhcore_endpoint = ${s.url}\ndhcore_client_id = cli\ndhcore_personal_access_token = ${pat}\n`,
     );
-    const exchange = await openSession({ config: configFor(tmp.file, {}, { profile: 'p' }), env: {} });
+    const exchange = await openSession({
+      config: configFor(fixtures.tmp().file, {}, { profile: 'p' }),
+      env: {},
+    });
     const err2 = await exchange.accessToken().catch((e: unknown) => e);
     expect(err2).toMatchObject({ code: 'token_endpoint_error' });
     const shown2 = [String(err2), JSON.stringify(err2), inspect(err2, { depth: 5 })].join('\n');
@@ -183,10 +180,10 @@ describe('what servers echo is redacted', () => {
 
   it('a resolved config hides user info in every URL-valued key when printed', () => {
     writeFileSync(
-      tmp.file,
+      fixtures.tmp().file,
       '[p]\ndhcore_endpoint = https://dh.example\ndhcore_issuer = https://alice:issuer-pass@auth.example\naws_endpoint_url = https://bob:s3-pass@s3.example\ndb_url = postgresql://carol:db-pass@db.example/x\n',
     );
-    const cfg = configFor(tmp.file, {}, { profile: 'p' });
+    const cfg = configFor(fixtures.tmp().file, {}, { profile: 'p' });
     const shown = `${inspect(cfg, { depth: 5 })}\n${JSON.stringify(cfg)}`;
     for (const secret of ['issuer-pass', 's3-pass', 'db-pass', 'alice', 'bob', 'carol'])
       expect(shown).not.toContain(secret);

@@ -1,36 +1,14 @@
-/**
- * The AWS CLI of the Debian `awscli` package with a `credential_process` profile that runs the built
- * `dhcore credentials --format aws-process`: it lists and reads an object of the dev server's S3 server
- * through --endpoint-url, and keeps working after the keys it was given expired there.
- */
-import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, type CliResult, useTempHome } from './helpers/cli.js';
+import { CLI, type CliResult, runCommand, useTempHome } from './helpers/cli.js';
 import { useDevServer } from './helpers/dev-server.js';
 import { DEBIAN_AWS, savedValues, sleepPast, writePatProfile } from './helpers/s3.js';
 
 const home = useTempHome();
 
 function aws(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(DEBIAN_AWS, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCommand(DEBIAN_AWS, args, { env, timeoutMs: 60_000 });
 }
 
 describe('aws (Debian awscli) with credential_process = dhcore credentials --format aws-process', () => {

@@ -4,9 +4,12 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach } from 'vitest';
+import { clearDiscoveryCache } from '../../src/auth/oidc.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import type { ResolvedConfig } from '../../src/config/types.js';
 import { type DevServer, headlessLogin } from '../../src/dev-server/index.js';
+import { resetMemoryStore } from '../../src/store/profile-store.js';
 import { tempHome } from './cli.js';
 
 /** Interactive login (code + PKCE) completed headlessly: a fresh token family with a refresh token. */
@@ -118,6 +121,38 @@ export async function fakeTokenServer(
         for (const s of sockets) s.destroy();
         server.close(() => r());
       }),
+  };
+}
+
+/**
+ * Per-test fixtures of the OAuth tests: a fresh temp config, cleared discovery cache and memory store before
+ * each test; every fake server started with `fake()` closed after it.
+ */
+export function useFakeTokenServers(): {
+  tmp: () => ReturnType<typeof tempConfig>;
+  fake: (handler: Parameters<typeof fakeTokenServer>[0]) => Promise<FakeServer>;
+} {
+  let current: ReturnType<typeof tempConfig> | undefined;
+  const servers: FakeServer[] = [];
+  beforeEach(() => {
+    current = tempConfig();
+    clearDiscoveryCache();
+    resetMemoryStore();
+  });
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.close();
+    current?.cleanup();
+  });
+  return {
+    tmp: () => {
+      if (!current) throw new Error('use inside a test');
+      return current;
+    },
+    fake: async (handler) => {
+      const s = await fakeTokenServer(handler);
+      servers.push(s);
+      return s;
+    },
   };
 }
 

@@ -55,13 +55,18 @@ export function cleanEnv(home: string, extra: Record<string, string | undefined>
   return env;
 }
 
-/** Run `node <args…>` and collect its output (killed after `timeoutMs`, default 20 s). */
-export function runNode(
+/** Run `cmd <args…>` and collect its output (killed after `timeoutMs`, default 20 s). */
+export function runCommand(
+  cmd: string,
   args: string[],
-  opts: { env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
+  opts: { env: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number },
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, args, { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      env: opts.env,
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -78,6 +83,14 @@ export function runNode(
     });
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/** Run `node <args…>` and collect its output (killed after `timeoutMs`, default 20 s). */
+export function runNode(
+  args: string[],
+  opts: { env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
+): Promise<CliResult> {
+  return runCommand(process.execPath, args, opts);
 }
 
 /** Run the built `dhcore` binary and collect its output. */
