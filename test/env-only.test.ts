@@ -2,7 +2,7 @@
  * A configuration that lives only in the environment never creates or edits the config file; its tokens go
  * to the per-credential token cache, so the next process reuses them and a rotated refresh token survives.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createClient } from '../src/index.js';
@@ -114,5 +114,55 @@ describe('env-only configuration', () => {
     expect(tokenRequests() - before).toBe(1);
     expect(existsSync(home().configFile)).toBe(false);
     expect(cacheFiles()).toHaveLength(1);
+  });
+});
+
+describe('env-only configuration, at the edges', () => {
+  it('a rotating env refresh token with the cache off: the CLI refuses before asking the server', async () => {
+    const s = server();
+    const { refreshToken } = await loginTokens(s);
+    const env = cleanEnv(home().home, {
+      DHCORE_ENDPOINT: s.endpoint,
+      DHCORE_CLIENT_ID: s.clientId,
+      DHCORE_REFRESH_TOKEN: refreshToken,
+      DHCORE_TOKEN_CACHE: 'off',
+    });
+    const before = tokenRequests();
+    const r = await runCli(['refresh'], { env });
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/DHCORE_TOKEN_CACHE/);
+    expect(tokenRequests()).toBe(before);
+  });
+
+  it('an unusable cache folder: tokens in memory with one warning, the command still works', async () => {
+    const notADir = join(home().home, 'file');
+    writeFileSync(notADir, 'x');
+    const r = await runCli(['token'], { env: patEnv({ XDG_CACHE_HOME: notADir }) });
+    expect(r.code, r.stderr).toBe(0);
+    const warnings = r.stderr.trim().split('\n').filter(Boolean);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^dhcore: warning: Cannot create the token cache .* kept in memory/);
+  });
+
+  it('logout while a service refreshes: the cache entry is not written again', async () => {
+    const s = server();
+    const { refreshToken } = await loginTokens(s);
+    const env = cleanEnv(home().home, {
+      DHCORE_ENDPOINT: s.endpoint,
+      DHCORE_CLIENT_ID: s.clientId,
+      DHCORE_REFRESH_TOKEN: refreshToken,
+    });
+    // A service (2 s tokens would be refreshed every second; here: forced refreshes) and a logout between.
+    const first = await runCli(['refresh'], { env });
+    expect(first.code, first.stderr).toBe(0);
+    expect(cacheFiles()).toHaveLength(1);
+    const { openSession } = await import('../src/auth/session.js');
+    const service = await openSession({ env });
+    await service.refresh();
+    expect((await runCli(['logout'], { env })).code).toBe(0);
+    expect(cacheFiles()).toHaveLength(0);
+    await service.refresh();
+    expect(cacheFiles()).toHaveLength(0);
   });
 });

@@ -74,3 +74,18 @@ describe('dhcore status warns about .env files holding secrets', () => {
     expect(r.stderr + r.stdout).not.toContain('aws-secret');
   });
 });
+
+describe('adopting after invalid_grant', () => {
+  it('never adopts the token this process holds or the one just rejected', async () => {
+    const s = await fake((_q, res) => sendJson(res, 400, { error: 'invalid_grant' }));
+    const held = fakeJwt({ iat: now(), exp: now() + 3600 });
+    writeFileSync(
+      fixtures.tmp().file,
+      `[p]\ndhcore_endpoint = ${s.url}\ndhcore_client_id = c\ndhcore_access_token = ${held}\n`,
+      { mode: 0o600 },
+    );
+    const env = { DHCORE_REFRESH_TOKEN: 'rt-env-0123456789abcdefghij' };
+    const session = await openSession({ config: configFor(fixtures.tmp().file, env, { profile: 'p' }), env });
+    await expect(session.refresh()).rejects.toMatchObject({ code: 'auth_invalid_grant' });
+  });
+});

@@ -105,6 +105,8 @@ export class TokenLifecycle implements Session {
   #last: RefreshOutcome | undefined;
   /** Set once the profile on disk changed under us: from then on nothing is written. */
   #detached = false;
+  /** This process wrote the token cache entry (so its disappearance is a logout, not a first run). */
+  #cacheSaved = false;
   /** Identity keys of the profile as this process resolved them (null: absent), see #changedOnDisk. */
   readonly #identity = new Map<string, string | null>();
 
@@ -134,6 +136,7 @@ export class TokenLifecycle implements Session {
         if (config.sources[key] === 'file') this.#identity.set(key, normalized(config.get(key)));
       }
     }
+    this.#cacheSaved = parts.placement.storage === 'cache' && fromCache;
     this.#extra = { ...storeValuesOf(config), ...(fromCache ? storeCredentialsIn(cached!) : {}) };
   }
 
@@ -230,7 +233,11 @@ export class TokenLifecycle implements Session {
       await this.#prepare();
       outcome = await this.#store.update<RunResult>(async (current, disk) => {
         const changed =
-          this.#placement.storage === 'file' ? this.#changedOnDisk(current, disk.exists) : undefined;
+          this.#placement.storage === 'file'
+            ? this.#changedOnDisk(current, disk.exists)
+            : this.#placement.storage === 'cache' && this.#cacheSaved && !disk.exists
+              ? `the token cache entry of profile ${this.profile} was removed (dhcore logout)`
+              : undefined;
         if (changed) {
           this.#detached = true;
           this.#log(
@@ -251,7 +258,7 @@ export class TokenLifecycle implements Session {
           return { result, change: result.change };
         } catch (err) {
           // A tool that takes no lock (the Python SDK) may have rotated it meanwhile: take what it saved.
-          const theirs = isInvalidGrant(err) ? await this.#savedMeanwhile(presented) : undefined;
+          const theirs = isInvalidGrant(err) ? await this.#savedMeanwhile(presented, rejected) : undefined;
           if (theirs === undefined) throw err;
           this.#log(
             'refresh token refused (invalid_grant), but the file now holds a newer valid token: adopted',
@@ -260,6 +267,7 @@ export class TokenLifecycle implements Session {
         }
       });
       if (this.#detached) outcome = { ...outcome, inMemory: true };
+      if (outcome.persisted && this.#placement.storage === 'cache') this.#cacheSaved = true;
     }
     const { held, action, extra } = outcome.result;
     this.#held = held;
@@ -280,12 +288,17 @@ export class TokenLifecycle implements Session {
   }
 
   /** After `invalid_grant`: a different refresh token with a valid access token saved in the file since. */
-  async #savedMeanwhile(presented: string | undefined): Promise<RunResult | undefined> {
+  async #savedMeanwhile(
+    presented: string | undefined,
+    rejected: string | undefined,
+  ): Promise<RunResult | undefined> {
     if (this.#placement.storage === 'memory') return undefined;
     const values = await this.#store.read();
-    const stored = usableTokens(storedInValues(values), this.#patOfMethod());
-    if (stored.refresh === presented || validAccess(stored, Date.now()) === undefined) return undefined;
-    return { held: stored, action: 'adopted', extra: storeCredentialsIn(values) };
+    // Only a different refresh token counts: the one we presented is the one the server refused.
+    if (values.dhcore_refresh_token === undefined || values.dhcore_refresh_token === presented)
+      return undefined;
+    const adopted = this.#adoptable(values, rejected);
+    return adopted && { held: adopted, action: 'adopted', extra: storeCredentialsIn(values) };
   }
 
   /** Obtain a new token set (the attempt chain) and what saving it would write. */
@@ -355,7 +368,17 @@ export class TokenLifecycle implements Session {
    * library process goes on with the new tokens in memory and says once that the saved one is spent.
    */
   async #checkSaveable(): Promise<void> {
-    if (this.#method.credentialKey !== 'dhcore_refresh_token' || this.#placement.storage === 'memory') return;
+    if (this.#method.credentialKey !== 'dhcore_refresh_token') return;
+    const because = this.#placement.memoryBecause;
+    if (because === 'cache-off' || because === 'cache-unusable') {
+      // The CLI's memory ends with the process: the next run would present a spent refresh token.
+      if (!this.#refuseUnsaveable) return;
+      throw new ConfigError(
+        'config_not_writable',
+        `Cannot keep the rotated refresh token of profile "${this.profile}": it lives only in the environment and the token cache is ${because === 'cache-off' ? 'off (DHCORE_TOKEN_CACHE=off)' : 'unusable'}. Nothing was sent to the server; turn the cache on (unset DHCORE_TOKEN_CACHE, or set XDG_CACHE_HOME to a writable folder), or save the profile with 'dhcore login'.`,
+      );
+    }
+    if (this.#placement.storage === 'memory') return;
     const why = await this.#store.whyNotWritable();
     if (why === undefined) return;
     if (this.#refuseUnsaveable) {

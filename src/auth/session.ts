@@ -94,6 +94,8 @@ export interface Placement {
   section: string;
   /** The cache entry's values when storage is 'cache' (tokens a previous process saved). */
   cached: ProfileValues | undefined;
+  /** Why tokens stay in memory: asked for (option, `storage: 'memory'`), or the token cache is off/unusable. */
+  memoryBecause?: 'requested' | 'cache-off' | 'cache-unusable';
 }
 
 /**
@@ -112,17 +114,20 @@ export function placementFor(
   const key = method.credentialKey;
   const credential = key === undefined ? undefined : config.get(key);
   if (requested === 'memory' || (key !== undefined && config.sources[key] === 'option')) {
-    return { storage: 'memory', ...inFile };
+    return { storage: 'memory', ...inFile, memoryBecause: 'requested' };
   }
   if (config.inFile || key === undefined || credential === undefined) return { storage: 'file', ...inFile };
-  if (tokenCacheDisabled(env)) return { storage: 'memory', ...inFile };
+  if (tokenCacheDisabled(env)) return { storage: 'memory', ...inFile, memoryBecause: 'cache-off' };
   const file = tokenCacheFile(env, {
     endpoint: config.endpoint,
     clientId: config.clientId,
     credentialKey: key,
     credential,
   });
-  return { storage: 'cache', file, section: CACHE_SECTION, cached: readTokenCache(file) };
+  // An unusable cache (no folder can be made, an entry that cannot be read) is memory, said once.
+  const cached = ensureTokenCacheDir(file) ? readTokenCache(file) : undefined;
+  if (cached === undefined) return { storage: 'memory', ...inFile, memoryBecause: 'cache-unusable' };
+  return { storage: 'cache', file, section: CACHE_SECTION, cached };
 }
 
 /**
@@ -138,13 +143,10 @@ export async function openSession(opts: SessionOptions = {}): Promise<Session> {
   const method = AUTH_METHODS[config.authMethod];
   const http = httpOf(opts);
   if (!method.refreshable) return new FixedCredentials(config, opts.storage === 'memory' ? 'memory' : 'file');
-  let placement = placementFor(config, method, opts.storage, env);
+  const placement = placementFor(config, method, opts.storage, env);
   const log = loggerFor(opts.logger, 'dhcore:auth', env) ?? (() => {});
   log(`profile ${config.profile} (auth ${config.authMethod}): ${describeSources(config)}`);
   log(`tokens of profile ${config.profile} are kept in ${describePlacement(placement)}`);
-  if (placement.storage === 'cache' && !ensureTokenCacheDir(placement.file)) {
-    placement = { ...placement, storage: 'memory' };
-  }
   const { TokenLifecycle } = await import('./lifecycle.js');
   const store = new ProfileStore({
     file: placement.file,

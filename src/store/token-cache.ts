@@ -69,9 +69,21 @@ export function ensureTokenCacheDir(file: string): boolean {
   }
 }
 
-/** The values a cache file holds now (`{}` when there is none). */
-export function readTokenCache(file: string): ProfileValues {
-  return profileValues(readConfigDocument(file), CACHE_SECTION) ?? {};
+/**
+ * The values a cache file holds now (`{}` when there is none); undefined, with one warning, when the entry
+ * cannot be read (the tokens then stay in memory).
+ */
+export function readTokenCache(file: string): ProfileValues | undefined {
+  try {
+    return profileValues(readConfigDocument(file), CACHE_SECTION) ?? {};
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'error';
+    warnOnce(
+      `DHCORE_TOKEN_CACHE_UNAVAILABLE:${file}`,
+      `Cannot read the token cache entry ${file} (${code}): tokens are kept in memory for this process only; remove the file, or set DHCORE_TOKEN_CACHE=off to silence this.`,
+    );
+    return undefined;
+  }
 }
 
 /** Remove a cache entry (logout); true if there was one. */
