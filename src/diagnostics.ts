@@ -29,6 +29,24 @@ export function loggerFor(
   return debug.enabled ? (message: string) => debug(withoutSecrets(message)) : undefined;
 }
 
+/** `DEBUG` as the process started, before {@link enableDebug} changed it (for child processes). */
+let inheritedDebug: string | undefined | null = null;
+
+/** Turn on every `dhcore*` namespace (the CLI's `--debug`), for loggers created from now on. */
+export function enableDebug(): void {
+  if (inheritedDebug === null) inheritedDebug = process.env.DEBUG;
+  process.env.DEBUG = inheritedDebug ? `${inheritedDebug},dhcore*` : 'dhcore*';
+}
+
+/** The environment a child process should get: ours, with `DEBUG` as it was before `--debug`. */
+export function environmentForChildren(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  if (inheritedDebug === null) return env;
+  if (inheritedDebug === undefined) delete env.DEBUG;
+  else env.DEBUG = inheritedDebug;
+  return env;
+}
+
 /** Milliseconds since `start` (a `performance.now()` reading), rounded to 0.1 ms. */
 export function elapsed(start: number): string {
   return `${Math.round((performance.now() - start) * 10) / 10} ms`;

@@ -35,6 +35,10 @@ export const ERROR_CODES = {
   usage_invalid_option: { category: 'usage', meaning: 'An option has a value it cannot take.' },
   usage_conflicting_flags: { category: 'usage', meaning: 'Two options that exclude each other were given.' },
   usage_error: { category: 'usage', meaning: 'Unknown command or option, or a missing argument.' },
+  unexpected: {
+    category: 'unexpected',
+    meaning: 'Something failed that dhcore did not expect (a bug: please report it).',
+  },
 
   config_missing_endpoint: {
     category: 'config',

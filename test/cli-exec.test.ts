@@ -33,6 +33,17 @@ describe('dhcore exec against the dev server (--s3)', () => {
       KEEP_ME: 'yes',
     });
 
+  it("arguments after -- are the program's: our output stays plain, the program does not inherit our DEBUG", async () => {
+    writePatProfile(home().configFile, server());
+    const print = 'console.log(process.env.DEBUG ?? "unset")';
+    const r = await runCli([...base(), '--', process.execPath, '-e', print, '--', '--json', '--debug'], {
+      env: parentEnv(),
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('unset');
+    expect(r.stderr).not.toMatch(/dhcore:auth|"error"/);
+  });
+
   it('the program sees a valid token and the store variables, stdio is inherited, its exit code is ours', async () => {
     writePatProfile(home().configFile, server());
     const res = await runCli([...base(), '--', process.execPath, '-e', PRINT_ENV], {

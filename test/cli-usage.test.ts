@@ -51,3 +51,15 @@ describe('usage errors exit 2 with one line', () => {
     expect(JSON.parse(unknown.stderr.trim())).toMatchObject({ error: { code: 'usage_error' } });
   });
 });
+
+describe('usage hints', () => {
+  it('usage hints name the command, not a flag value', async () => {
+    const r = await runCli(['-e', 'prod', 'token', '--bogus'], { env: cleanEnv(home().home) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/see 'dhcore token --help'/);
+    const typo = await runCli(['--config', '/tmp/x.ini', 'tokn'], { env: cleanEnv(home().home) });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr.trim().split('\n')).toHaveLength(1);
+    expect(typo.stderr).toMatch(/Did you mean token\?.*see 'dhcore --help'/);
+  });
+});

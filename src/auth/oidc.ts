@@ -127,10 +127,12 @@ export function mapOAuthError(err: unknown, what: string, rawUrl: string): DHCor
   if (err instanceof oidc.ResponseBodyError) {
     const desc = typeof err.error_description === 'string' ? `: ${redactExcerpt(err.error_description)}` : '';
     const hint = err.error === 'invalid_client' ? ' Check DHCORE_CLIENT_ID.' : '';
+    // The `error` field is the server's choice too: a code, or nothing of it reaches a terminal.
+    const code = /^[\x21-\x7e]{1,64}$/.test(err.error) ? err.error : 'unreadable error code';
     return new AuthError(
       err.error === 'invalid_grant' ? 'auth_invalid_grant' : 'auth_refused',
-      `${what} refused by ${url} (${err.error}${desc}).${hint}`,
-      { oauthError: err.error },
+      `${what} refused by ${url} (${code}${desc}).${hint}`,
+      { oauthError: code },
     );
   }
   const code = (err as { code?: unknown } | undefined)?.code;

@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
-import { DHCoreError, ERROR_CODES, EXIT_CODES } from '../errors.js';
+import { enableDebug } from '../diagnostics.js';
+import { DHCoreError, ERROR_CODES, type ErrorCode, EXIT_CODES } from '../errors.js';
+import { printable } from '../net/server-text.js';
+import { withoutSecrets } from '../secrets.js';
 import { exitCodeFor } from './context.js';
 import { buildProgram } from './program.js';
 
 /** One line on stderr that says what happened and what to do (with --json, one JSON object). */
 function reportError(err: unknown, flags: { debug: boolean; json: boolean }): number {
-  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
-  const code = err instanceof DHCoreError ? err.code : 'unexpected';
+  // Errors quote servers: one printable line, without any secret this process knows.
+  const message = oneLine(withoutSecrets(err instanceof Error ? err.message : String(err)));
+  const code: ErrorCode = err instanceof DHCoreError ? err.code : 'unexpected';
   if (flags.json) {
     process.stderr.write(`${JSON.stringify({ error: { code, message } })}\n`);
   } else {
@@ -23,16 +27,28 @@ function reportError(err: unknown, flags: { debug: boolean; json: boolean }): nu
 function printWarningsPlainly(): void {
   process.removeAllListeners('warning');
   process.on('warning', (warning) => {
-    process.stderr.write(`dhcore: warning: ${warning.message}\n`);
+    process.stderr.write(`dhcore: warning: ${oneLine(warning.message)}\n`);
   });
 }
 
+/** Text as one printable line (commander adds "(Did you mean …?)" on a line of its own). */
+function oneLine(text: string): string {
+  return printable(text).replace(/\s+/g, ' ').trim();
+}
+
 /** Commander's own message (`error: unknown option '--x'`) as our one line, with where to look for usage. */
-function usageMessage(err: CommanderError, argv: readonly string[]): string {
-  const text = err.message.replace(/^error:\s*/i, '').trim();
-  const command = argv.slice(2).find((a) => !a.startsWith('-'));
+function usageMessage(err: CommanderError, argv: readonly string[], commands: readonly string[]): string {
+  const text = oneLine(err.message.replace(/^error:\s*/i, ''));
+  const command = ownArgs(argv).find((a) => commands.includes(a));
   const help = command ? `dhcore ${command} --help` : 'dhcore --help';
   return `${text.charAt(0).toUpperCase()}${text.slice(1)} (see '${help}').`;
+}
+
+/** Our own arguments: everything before `--` (what follows belongs to the program `dhcore exec` runs). */
+function ownArgs(argv: readonly string[]): readonly string[] {
+  const args = argv.slice(2);
+  const end = args.indexOf('--');
+  return end === -1 ? args : args.slice(0, end);
 }
 
 /** A reader that went away (`dhcore token | true`, `| head -c1`) is not a failure: stop quietly. */
@@ -48,10 +64,11 @@ function exitQuietlyOnClosedPipe(): void {
 async function main(argv: string[]): Promise<void> {
   exitQuietlyOnClosedPipe();
   printWarningsPlainly();
-  const flags = { debug: argv.includes('--debug'), json: argv.includes('--json') };
+  const own = ownArgs(argv);
+  const flags = { debug: own.includes('--debug'), json: own.includes('--json') };
   // --debug turns on every dhcore diagnostic namespace (the flow of a successful run too), before anything
   // creates a logger. Lines never carry a secret.
-  if (flags.debug) process.env.DEBUG = process.env.DEBUG ? `${process.env.DEBUG},dhcore*` : 'dhcore*';
+  if (flags.debug) enableDebug();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -64,7 +81,11 @@ async function main(argv: string[]): Promise<void> {
         process.exitCode = EXIT_CODES.usage;
         return;
       }
-      const message = usageMessage(err, argv);
+      const message = usageMessage(
+        err,
+        argv,
+        program.commands.map((c) => c.name()),
+      );
       if (flags.json)
         process.stderr.write(`${JSON.stringify({ error: { code: 'usage_error', message } })}\n`);
       else process.stderr.write(`dhcore: ${message}\n`);

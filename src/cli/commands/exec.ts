@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Command } from 'commander';
+import { environmentForChildren } from '../../diagnostics.js';
 import { FreshStoreValues } from '../../stores/fresh.js';
 import { openStoreSession } from '../../stores/session.js';
 import { sessionOptionsOf } from '../context.js';
@@ -52,7 +53,7 @@ Examples:
       const values = await new FreshStoreValues(session).values();
       const accessToken = await session.accessToken();
 
-      const env: NodeJS.ProcessEnv = { ...process.env };
+      const env: NodeJS.ProcessEnv = environmentForChildren();
       if (!opts.passCredentials) for (const key of WITHHELD) delete env[key];
       delete env.DHCORE_EXPIRES_AT;
       for (const [key, value] of Object.entries(values)) env[key.toUpperCase()] = value;

@@ -6,6 +6,7 @@ import { CONFIG_KEYS, CREDENTIAL_KEYS } from '../../config/keys.js';
 import { resolveConfig } from '../../config/resolve.js';
 import type { ResolvedConfig, ResolveOptions } from '../../config/types.js';
 import { DHCoreError, type ErrorCategory, EXIT_CODES, errorCategory } from '../../errors.js';
+import { printable } from '../../net/server-text.js';
 import { redactUrl } from '../../redact.js';
 import { warnOnce } from '../../warnings.js';
 import { globalOptions, printJson, printTable, resolveOptionsOf } from '../context.js';
@@ -71,8 +72,9 @@ async function onlineStatus(opts: ResolveOptions, config: ResolvedConfig): Promi
       out.authenticated = true;
       if (isRecord(body)) {
         const name = body.name ?? body.username ?? body.sub;
-        out.user = typeof name === 'string' ? name : null;
-        if (Array.isArray(body.authorities)) out.authorities = body.authorities.filter(isString);
+        out.user = typeof name === 'string' ? printable(name) : null;
+        if (Array.isArray(body.authorities))
+          out.authorities = body.authorities.filter(isString).map(printable);
       }
     } else if (res.status === 401 || res.status === 403) {
       out.authenticated = false;
@@ -90,7 +92,7 @@ async function onlineStatus(opts: ResolveOptions, config: ResolvedConfig): Promi
       };
     }
   } catch (err) {
-    const code = err instanceof DHCoreError ? err.code : 'error';
+    const code = err instanceof DHCoreError ? err.code : 'unexpected';
     const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
     out.error = { code, message };
     out.category = errorCategory(err);
