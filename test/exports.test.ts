@@ -49,7 +49,7 @@ describe('public exports of dhcore-credentials', () => {
     };
     expect(Object.keys(ERROR_CODES).length).toBeGreaterThan(40);
     for (const [code, entry] of Object.entries(ERROR_CODES)) {
-      expect(code).toMatch(/^[a-z]+(_[a-z]+)+$/);
+      expect(code).toMatch(/^[a-z]+(_[a-z]+)*$/);
       expect(EXIT_CODES[entry.category], code).toBeTypeOf('number');
       expect(entry.meaning).toMatch(/^[A-Z].*\.$/);
       expect(entry.meaning).not.toContain('\n');
