@@ -1,6 +1,6 @@
 /** `dhcore token --format raw|json|env` and `dhcore logout` on a registered, logged-in environment. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runCli, useTempHome } from './helpers/cli.js';
 import { useDevServer } from './helpers/dev-server.js';
@@ -67,9 +67,18 @@ describe('dhcore logout', () => {
   it('removes the saved tokens and PAT, keeps the environment; token then names the fix', async () => {
     const before = readFileSync(home().configFile, 'utf8');
     expect(before).toContain('dhcore_access_token');
+    expect(before).toContain('aws_secret_access_key');
+    // The user's own keys are theirs, even when they look like secrets.
+    writeFileSync(
+      home().configFile,
+      before.replace('[dev]\n', '[dev]\ngithub_token = mine-0123456789\nmy_api_key = mine-abcdef\n'),
+    );
     const res = await runCli(['logout'], { env });
     expect(res.code).toBe(0);
     const p = profileOf(home().configFile);
+    expect(p.github_token).toBe('mine-0123456789');
+    expect(p.my_api_key).toBe('mine-abcdef');
+    expect(p.aws_secret_access_key).toBeUndefined();
     expect(p.dhcore_access_token).toBeUndefined();
     expect(p.dhcore_personal_access_token).toBeUndefined();
     expect(p.dhcore_endpoint).toBe(server().endpoint);

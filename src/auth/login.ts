@@ -12,7 +12,7 @@
  * itself (unless `keepPat`). Everything else — endpoint, other keys, comments,
  * other profiles — stays. Tokens are not revoked at the server.
  */
-import { CURRENT_ENVIRONMENT_KEY, isSecretKey } from '../config/keys.js';
+import { CURRENT_ENVIRONMENT_KEY, isSecretKey, isStoreCredentialKey } from '../config/keys.js';
 import { chooseProfile, configFileFrom } from '../config/location.js';
 import { readConfigDocument, resolveConfig } from '../config/resolve.js';
 import type { ResolvedConfig, ResolveOptions } from '../config/types.js';
@@ -133,11 +133,6 @@ async function saveLogin(
   };
 }
 
-/** A secret handed out with a token response (a store credential), not a `dhcore_*`/`oauth2_*` setting. */
-function isStoreCredentialKey(key: string): boolean {
-  return !key.startsWith('dhcore_') && !key.startsWith('oauth2_') && isSecretKey(key);
-}
-
 /** What {@link logout} removed. */
 export interface LogoutResult {
   profile: string;
@@ -204,7 +199,7 @@ async function removeTokens(opts: { file: string; profile: string; keepPat: bool
     // after a logout no usable secret from the session is left on disk. Non-secret ones
     // (`aws_endpoint_url`) and the user's own configuration stay.
     for (const key of Object.keys(current)) {
-      if (isStoreCredentialKey(key) && !present.includes(key)) present.push(key);
+      if (isStoreCredentialKey(key) && isSecretKey(key) && !present.includes(key)) present.push(key);
     }
     return { result: present, change: { delete: present } };
   });

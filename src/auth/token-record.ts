@@ -113,11 +113,6 @@ export function tokenChange(
   return { set, delete: del };
 }
 
-/** Store credentials and other non-DHCore keys of a profile (`aws_*`, `db_*`, …): not settings, not tokens. */
-function isStoreKey(key: string): boolean {
-  return !key.startsWith('dhcore_') && !key.startsWith('oauth2_') && key !== 'current_environment';
-}
-
 /** The store credentials among a profile's values. Secrets. */
 export function storeCredentialsIn(values: ProfileValues): Record<string, string> {
   const out: Record<string, string> = {};
@@ -125,9 +120,7 @@ export function storeCredentialsIn(values: ProfileValues): Record<string, string
   return out;
 }
 
-/** The store credentials (and other non-DHCore keys) a resolution holds. Secrets. */
+/** The store credentials a resolution holds. Secrets. */
 export function storeValuesOf(config: ResolvedConfig): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key of config.keys()) if (isStoreKey(key)) out[key] = config.get(key)!;
-  return out;
+  return storeCredentialsIn(config.values());
 }
