@@ -49,6 +49,11 @@ export async function getCredentialsAndConfig(opts: ClientOptions = {}): Promise
     Object.assign(values, resolveConfig(resolveOpts).values(), session.storeCredentials(), {
       dhcore_access_token: accessToken,
     });
+    // The rotated refresh token lives in the session (file, token cache or memory), not in what resolves now:
+    // handing out the spent one would make a child that refreshes trip reuse detection.
+    const refresh = session.currentRefreshToken();
+    if (refresh !== undefined) values.dhcore_refresh_token = refresh;
+    else delete values.dhcore_refresh_token;
     const { expiresAt } = session.state();
     if (expiresAt !== undefined) values.dhcore_expires_at = expiresAt;
   }

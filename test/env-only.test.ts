@@ -166,3 +166,26 @@ describe('env-only configuration, at the edges', () => {
     expect(cacheFiles()).toHaveLength(0);
   });
 });
+
+describe('getCredentialsAndConfig() for an env-only profile', () => {
+  it('hands out the rotated refresh token, not the spent one from the environment', async () => {
+    const s = server();
+    const { refreshToken } = await loginTokens(s);
+    const env = {
+      ...cleanEnv(home().home),
+      DHCORE_ENDPOINT: s.endpoint,
+      DHCORE_CLIENT_ID: s.clientId,
+      DHCORE_REFRESH_TOKEN: refreshToken,
+    };
+    const { getCredentialsAndConfig, refreshToken: refreshNow } = await import('../src/index.js');
+    await refreshNow({ env });
+    const creds = await getCredentialsAndConfig({ env });
+    expect(creds.DHCORE_REFRESH_TOKEN).toBeDefined();
+    expect(creds.DHCORE_REFRESH_TOKEN).not.toBe(refreshToken);
+    // It is the live one: the next process can rotate it.
+    const next = await runCli(['refresh'], {
+      env: cleanEnv(home().home, { ...env, DHCORE_REFRESH_TOKEN: creds.DHCORE_REFRESH_TOKEN }),
+    });
+    expect(next.code, next.stderr).toBe(0);
+  });
+});

@@ -205,6 +205,10 @@ export class TokenLifecycle implements Session {
     return this.#last;
   }
 
+  currentRefreshToken(): string | undefined {
+    return this.#held.refresh;
+  }
+
   storeCredentials(): Record<string, string> {
     return { ...this.#extra };
   }

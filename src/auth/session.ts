@@ -68,6 +68,8 @@ export interface Session {
   lastRefresh(): RefreshOutcome | undefined;
   /** Store credentials (`aws_*`, `db_*`, …) from the profile and token responses. Secrets. */
   storeCredentials(): Record<string, string>;
+  /** The refresh token to present next (the rotated one, wherever it is kept), if any. Secret. */
+  currentRefreshToken(): string | undefined;
 }
 
 /** Options of {@link openSession}: resolution options plus how tokens are obtained and kept. */
@@ -238,6 +240,10 @@ class FixedCredentials implements Session {
   }
 
   lastRefresh(): undefined {
+    return undefined;
+  }
+
+  currentRefreshToken(): undefined {
     return undefined;
   }
 
