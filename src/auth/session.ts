@@ -76,7 +76,7 @@ export interface Session {
 export interface SessionOptions extends ResolveOptions, HttpOptions {
   /** An already resolved configuration (then the resolution options are not used). */
   config?: ResolvedConfig;
-  /** Where new tokens are kept; default: see {@link storageFor}. */
+  /** Where new tokens are kept; default: see {@link placementFor}. */
   storage?: StorageMode;
   logger?: Logger;
   /** Cross-process lock tuning (tests, benchmarks). */

@@ -32,9 +32,11 @@ Examples:
         return;
       }
       process.stdout.write(
-        removed.length > 0
-          ? `Logged out of profile '${profile}': removed ${removed.join(', ')} from ${configFile}.\n`
-          : `Nothing to remove: profile '${profile}' in ${configFile} holds no stored tokens.\n`,
+        removed.includes('token cache')
+          ? `Logged out of profile '${profile}': removed its tokens from the token cache (it lives only in the environment).\n`
+          : removed.length > 0
+            ? `Logged out of profile '${profile}': removed ${removed.join(', ')} from ${configFile}.\n`
+            : `Nothing to remove: profile '${profile}' in ${configFile} holds no stored tokens.\n`,
       );
     });
 }

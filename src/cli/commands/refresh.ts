@@ -28,7 +28,8 @@ Examples:
       await session.refresh();
       const state = session.state();
       const last = session.lastRefresh();
-      const saved = last?.persisted ?? false;
+      // An adopted token was saved by the process that obtained it.
+      const saved = last?.persisted === true || last?.action === 'adopted';
       const summary = {
         profile: config.profile,
         configFile: config.configFile,
@@ -37,6 +38,7 @@ Examples:
         expiresAt: state.expiresAt ?? null,
         refreshAt: state.refreshAt ?? null,
         saved,
+        storage: state.storage,
       };
       if (globalOptions(cmd).json) {
         printJson(summary);
@@ -47,7 +49,14 @@ Examples:
         ['auth method', config.authMethod],
         ['token', summary.action === 'exchanged' ? 'exchanged again' : summary.action],
         ['expires at', describeExpiry(summary.expiresAt)],
-        ['saved to', saved ? config.configFile : `memory only (${config.configFile} not written)`],
+        [
+          'saved to',
+          !saved
+            ? `memory only (${state.storage === 'cache' ? 'the token cache' : config.configFile} not written)`
+            : state.storage === 'cache'
+              ? 'the token cache (this profile lives only in the environment)'
+              : config.configFile,
+        ],
       ]);
     });
 }
