@@ -22,6 +22,7 @@ import { ProfileStore } from '../store/profile-store.js';
 import { removeTokenCache } from '../store/token-cache.js';
 import { formatInstant, timesAtIssuance } from './expiry.js';
 import { exchangePat, type IssuedTokens } from './grants.js';
+import { warnIfSentInClear } from './messages.js';
 import { AUTH_METHODS } from './methods.js';
 import { targetOf } from './oidc.js';
 import { placementFor } from './session.js';
@@ -52,6 +53,7 @@ export function loginWithPat(
 ): Promise<LoginResult> {
   const { config, pat } = opts;
   const http = httpOf(opts);
+  warnIfSentInClear(config, 'personal access token');
   return saveLogin(
     config,
     () =>

@@ -4,7 +4,34 @@
  */
 import type { AuthMethod, ResolvedConfig } from '../config/types.js';
 import { AuthError } from '../errors.js';
+import { isInsecureTransport } from '../net/loopback.js';
+import { redactUrl } from '../redact.js';
+import { warnOnce } from '../warnings.js';
 import type { AuthMethodBehaviour } from './methods.js';
+
+/**
+ * Warn once when credentials would travel over plain http to a host that is not this machine: the PAT or
+ * refresh token to the token endpoint, the access token, password or bearer to the endpoint.
+ */
+export function warnIfSentInClear(config: ResolvedConfig, what?: string): void {
+  const method = config.authMethod;
+  if (method === 'none' && what === undefined) return;
+  const secret =
+    what ??
+    (method === 'exchange'
+      ? 'personal access token'
+      : method === 'oauth2'
+        ? 'refresh token'
+        : `${method} credentials`);
+  const grants = method === 'exchange' || method === 'oauth2' || what !== undefined;
+  const urls = grants ? [config.tokenEndpoint, config.issuer, config.endpoint] : [config.endpoint];
+  const url = urls.find((u): u is string => u !== undefined && isInsecureTransport(u));
+  if (!url) return;
+  warnOnce(
+    'DHCORE_INSECURE_HTTP',
+    `The ${secret} of profile "${config.profile}" is sent over plain http to ${redactUrl(url)}, which is not this machine, so anyone on the network can read it; use https://.`,
+  );
+}
 
 /** `dhcore login`, with `-e <profile>` unless it is the default profile. */
 export function loginCommand(profile: string): string {

@@ -19,7 +19,7 @@ import { plainHttpAllowed } from '../net/loopback.js';
 import { networkError } from '../net/network-error.js';
 import { printable } from '../net/server-text.js';
 import { redactUrl } from '../redact.js';
-import { type OAuthTarget, originOf } from './target.js';
+import { type OAuthTarget, sourceOf } from './target.js';
 
 export { type OAuthTarget, targetOf } from './target.js';
 
@@ -197,7 +197,7 @@ async function clientIdFor(target: OAuthTarget, http: Http): Promise<string> {
         const res = await guardedFetch(
           http,
           'Reading the DHCore configuration',
-          originOf(target, 'endpoint'),
+          sourceOf(target, 'endpoint'),
         )(url, {
           method: 'GET',
           headers: { accept: 'application/json' },
@@ -246,7 +246,7 @@ async function serverMetadata(
     assertTransportAllowed(target.endpoint, issuer, 'DHCORE_ISSUER');
     pending = oidc
       .discovery(new URL(issuer), clientId, undefined, oidc.None(), {
-        [oidc.customFetch]: guardedFetch(http, 'Token endpoint discovery', originOf(target, 'issuer')),
+        [oidc.customFetch]: guardedFetch(http, 'Token endpoint discovery', sourceOf(target, 'issuer')),
         execute: issuer.startsWith('http://') ? [oidc.allowInsecureRequests] : [],
         timeout: Math.ceil(boundedTimeout(http) / 1000) + 1,
       })
@@ -294,7 +294,7 @@ export async function oidcConfiguration(
     if (typeof url === 'string') assertTransportAllowed(target.endpoint, url, key);
   }
   const config = new oidc.Configuration(meta, clientId, undefined, oidc.None());
-  config[oidc.customFetch] = guardedFetch(http, what, originOf(target, 'tokenEndpoint'));
+  config[oidc.customFetch] = guardedFetch(http, what, sourceOf(target, 'tokenEndpoint'));
   config.timeout = Math.ceil(boundedTimeout(http) / 1000) + 1;
   if (sensitive.some((key) => meta[key]?.startsWith('http://'))) oidc.allowInsecureRequests(config);
   return config;

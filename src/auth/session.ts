@@ -21,7 +21,7 @@ import {
   tokenCacheFile,
 } from '../store/token-cache.js';
 import { formatInstant } from './expiry.js';
-import { noTokenError, notRefreshableError, tokenExpiredError } from './messages.js';
+import { noTokenError, notRefreshableError, tokenExpiredError, warnIfSentInClear } from './messages.js';
 import { AUTH_METHODS, type AuthMethodBehaviour } from './methods.js';
 import { type HeldTokens, storedInConfig, storeValuesOf, usableTokens, validAccess } from './token-record.js';
 
@@ -144,6 +144,7 @@ export async function openSession(opts: SessionOptions = {}): Promise<Session> {
   const env = opts.env ?? process.env;
   const method = AUTH_METHODS[config.authMethod];
   const http = httpOf(opts);
+  warnIfSentInClear(config);
   if (!method.refreshable) return new FixedCredentials(config, opts.storage === 'memory' ? 'memory' : 'file');
   const placement = placementFor(config, method, opts.storage, env);
   const log = loggerFor(opts.logger, 'dhcore:auth', env) ?? (() => {});

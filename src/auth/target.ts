@@ -44,10 +44,10 @@ export function targetOf(config: ResolvedConfig): OAuthTarget {
 }
 
 /** Where the URL a request went to was configured (see {@link OAuthTarget.origins}). */
-export function originOf(target: OAuthTarget, url: 'endpoint' | 'issuer' | 'tokenEndpoint'): string {
+export function sourceOf(target: OAuthTarget, url: 'endpoint' | 'issuer' | 'tokenEndpoint'): string {
   const o = target.origins;
   if (url === 'endpoint') return o?.endpoint ?? 'DHCORE_ENDPOINT';
   if (url === 'issuer') return o?.issuer ?? 'DHCORE_ISSUER (default: DHCORE_ENDPOINT)';
   if (target.tokenEndpoint) return o?.tokenEndpoint ?? 'OAUTH2_TOKEN_ENDPOINT';
-  return `the token endpoint discovered from ${originOf(target, 'issuer')}`;
+  return `the token endpoint discovered from ${sourceOf(target, 'issuer')}`;
 }

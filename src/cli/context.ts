@@ -5,11 +5,8 @@
 import type { Command } from 'commander';
 import type { SessionOptions } from '../auth/session.js';
 import { configFileFrom } from '../config/location.js';
-import type { ResolvedConfig, ResolveOptions } from '../config/types.js';
+import type { ResolveOptions } from '../config/types.js';
 import { EXIT_CODES, errorCategory, UsageError } from '../errors.js';
-import { isInsecureTransport } from '../net/loopback.js';
-import { redactUrl } from '../redact.js';
-import { warnOnce } from '../warnings.js';
 
 /** Options every command accepts (declared once on the root program). */
 export interface GlobalOptions {
@@ -60,27 +57,9 @@ export function configFileOf(cmd: Command): string {
   return configFileFrom(globalOptions(cmd).config, process.env);
 }
 
-/**
- * Warn once, before a PAT or refresh token is sent, when it would travel over plain http to a host that is
- * not this machine (the same warning `createClient` gives). `secret` defaults to what the auth method sends.
- */
-export function warnIfSecretSentInClear(
-  config: ResolvedConfig,
-  secret = config.authMethod === 'exchange'
-    ? 'personal access token'
-    : config.authMethod === 'oauth2'
-      ? 'refresh token'
-      : undefined,
-): void {
-  if (!secret) return;
-  const url = [config.tokenEndpoint, config.issuer, config.endpoint].find(
-    (u): u is string => u !== undefined && isInsecureTransport(u),
-  );
-  if (!url) return;
-  warnOnce(
-    'DHCORE_INSECURE_HTTP',
-    `The ${secret} of profile "${config.profile}" is sent over plain http to ${redactUrl(url)}, which is not this machine, so anyone on the network can read it; use https://.`,
-  );
+/** `export NAME='value'` lines for `eval`: single quotes, so the shell expands nothing in a value. */
+export function exportLines(vars: ReadonlyArray<readonly [string, string]>): string {
+  return vars.map(([name, value]) => `export ${name}='${value.replace(/'/g, `'\\''`)}'\n`).join('');
 }
 
 export function printJson(value: unknown): void {

@@ -4,17 +4,16 @@
  * a time limit per call (deadlines.ts). Tokens come from the session (auth/session.ts), the one route to a
  * token.
  */
+import { AUTH_METHODS } from '../auth/methods.js';
 import { openSession, type Session, type SessionOptions } from '../auth/session.js';
 import type { AuthMethod, ResolveOptions } from '../config/types.js';
 import { elapsed, type Logger, loggerFor } from '../diagnostics.js';
 import { DHCoreError } from '../errors.js';
 import { type Http, httpOf } from '../net/http.js';
-import { isInsecureTransport } from '../net/loopback.js';
 import { networkError } from '../net/network-error.js';
+import { CROSS_ORIGIN_STRIPPED, describeUrl, originOf, REDIRECT_STATUSES } from '../net/origin.js';
 import { redactUrl } from '../redact.js';
-import { warnOnce } from '../warnings.js';
 import { SharedDeadlines } from './deadlines.js';
-import { CROSS_ORIGIN_STRIPPED, describeUrl, originOf, REDIRECT_STATUSES } from './origin.js';
 import { BODY_HEADERS, isStream, type Prepared, prepare, withAuthorization, without } from './request.js';
 
 export type { Logger } from '../diagnostics.js';
@@ -101,12 +100,6 @@ export async function clientWith(
   const http = httpOf(opts);
   const session = await openSession({ ...opts, ...extra, ...(logger ? { logger } : {}) });
   const { config } = session;
-  if (config.authMethod !== 'none' && isInsecureTransport(config.endpoint)) {
-    warnOnce(
-      'DHCORE_INSECURE_HTTP',
-      `The ${config.authMethod} credentials of profile "${config.profile}" are sent to ${redactUrl(config.endpoint)} over plain http; use https:// for any host but this machine.`,
-    );
-  }
   const client = new Client(session, http, logger, opts.maxRedirects ?? DEFAULT_MAX_REDIRECTS);
   logger?.(
     `client ready: profile ${config.profile}, ${redactUrl(config.endpoint)}, auth ${config.authMethod} (${elapsed(started)})`,
@@ -130,7 +123,7 @@ class Client implements DHCoreClient {
 
   constructor(session: Session, http: Http, logger: Logger | undefined, maxRedirects: number) {
     this.#session = session;
-    this.#refreshable = session.authMethod === 'exchange' || session.authMethod === 'oauth2';
+    this.#refreshable = AUTH_METHODS[session.authMethod].refreshable;
     this.#endpoint = session.config.endpoint;
     this.#origin = originOf(this.#endpoint) ?? this.#endpoint;
     this.#fetch = http.fetch;

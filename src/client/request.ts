@@ -2,7 +2,7 @@
  * One request, normalised from the `fetch(input, init)` arguments: what every hop, redirect and the 401 retry
  * are built from, and the header edits they need.
  */
-import { isAbsoluteUrl, joinEndpoint } from './origin.js';
+import { isAbsoluteUrl, joinEndpoint } from '../net/origin.js';
 
 // Without the DOM lib these names are not global; derive them from Node's RequestInit.
 export type HeadersInit = NonNullable<RequestInit['headers']>;

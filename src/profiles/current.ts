@@ -12,11 +12,6 @@ import { warnOnce } from '../warnings.js';
 
 let current: string | undefined;
 
-/** The profile chosen by `setCurrentProfile()` in this process, if any. */
-export function currentProfileOverride(): string | undefined {
-  return current;
-}
-
 /** Set (or with undefined, forget) this process's choice; tests reset it. */
 export function setCurrentProfileOverride(name: string | undefined): void {
   current = name;

@@ -7,6 +7,7 @@ import type { AuthMethod } from '../config/types.js';
 import { ConfigError, DHCoreError, HttpError } from '../errors.js';
 import { type HttpOptions, httpOf } from '../net/http.js';
 import { networkError } from '../net/network-error.js';
+import { originOf } from '../net/origin.js';
 import { redactUrl } from '../redact.js';
 import { editConfigFile } from '../store/config-file.js';
 import { warnOnce } from '../warnings.js';
@@ -202,14 +203,6 @@ export interface Registration {
 /** Origins of the {@link Registration.foreign} URLs, each once. */
 export function foreignOrigins(reg: Registration): string[] {
   return [...new Set(reg.foreign.map((f) => originOf(f.url) ?? f.url))];
-}
-
-function originOf(url: string): string | undefined {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return undefined;
-  }
 }
 
 /** What the registration trusts on another origin, in words: `issuer X and token endpoint Y`. */

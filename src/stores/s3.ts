@@ -5,6 +5,7 @@
  */
 
 import { parseInstant } from '../auth/expiry.js';
+import { loginCommand } from '../auth/messages.js';
 import type { ClientOptions } from '../client/client.js';
 import { ConfigError } from '../errors.js';
 import { warnOnce } from '../warnings.js';
@@ -105,7 +106,7 @@ export function missingStoreKeys(
   session: Pick<StoreSession, 'profile' | 'configFile'>,
 ): ConfigError {
   const names = missing.map((k) => k.toUpperCase()).join(', ');
-  const login = `dhcore login${session.profile === '__default' ? '' : ` -e ${session.profile}`}`;
+  const login = loginCommand(session.profile);
   return new ConfigError(
     'config_missing_store_credentials',
     `Profile "${session.profile}" has no ${what} credentials: missing ${names}. DHCore hands them out with the token when it has a ${what} store configured ('${login}' gets a new token); or set ${names} in the environment or ${missing.join(', ')} in [${session.profile}] of ${session.configFile}.`,

@@ -6,6 +6,7 @@
  * process saved — all done by the lifecycle).
  */
 import { noTokenError, notRefreshableError } from '../auth/messages.js';
+import { AUTH_METHODS } from '../auth/methods.js';
 import { openSession, type Session, type SessionOptions } from '../auth/session.js';
 import { STORE_KEYS } from '../config/keys.js';
 import type { AuthMethod } from '../config/types.js';
@@ -77,7 +78,7 @@ class StoreValues implements StoreSession {
   }
 
   get renewable(): boolean {
-    return this.authMethod === 'exchange' || this.authMethod === 'oauth2';
+    return AUTH_METHODS[this.authMethod].refreshable;
   }
 
   values(): Record<string, string> {

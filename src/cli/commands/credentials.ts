@@ -4,7 +4,7 @@ import { STORE_KEYS } from '../../config/keys.js';
 import { FreshStoreValues } from '../../stores/fresh.js';
 import { missingStoreKeys, requireS3 } from '../../stores/s3.js';
 import { openStoreSession } from '../../stores/session.js';
-import { printJson, sessionOptionsOf } from '../context.js';
+import { exportLines, printJson, sessionOptionsOf } from '../context.js';
 
 type Format = 'json' | 'env' | 'aws-process';
 
@@ -69,14 +69,9 @@ Examples:
         );
       }
       if (format === 'env') {
-        process.stdout.write(named.map(([k, v]) => `export ${k}=${shellQuote(v)}\n`).join(''));
+        process.stdout.write(exportLines(named));
         return;
       }
       printJson(Object.fromEntries(named));
     });
-}
-
-/** Single quotes, so `eval` never expands anything in a value. */
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }

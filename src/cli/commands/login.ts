@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { resolveConfig } from '../../config/resolve.js';
 import { AuthError, UsageError } from '../../errors.js';
-import { globalOptions, printJson, resolveOptionsOf, warnIfSecretSentInClear } from '../context.js';
+import { globalOptions, printJson, resolveOptionsOf } from '../context.js';
 
 export interface InteractiveFlags {
   pat?: string;
@@ -106,7 +106,6 @@ Examples:
         );
       }
       const config = resolveConfig(resolveOptionsOf(cmd));
-      warnIfSecretSentInClear(config, 'personal access token');
       const { loginWithPat } = await import('../../auth/login.js');
       const result = await loginWithPat({ config, pat });
       if (globalOptions(cmd).json) {

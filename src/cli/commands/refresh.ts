@@ -1,12 +1,6 @@
 import type { Command } from 'commander';
 import { openSession } from '../../auth/session.js';
-import {
-  globalOptions,
-  printJson,
-  printTable,
-  sessionOptionsOf,
-  warnIfSecretSentInClear,
-} from '../context.js';
+import { globalOptions, printJson, printTable, sessionOptionsOf } from '../context.js';
 import { describeExpiry } from './status.js';
 
 /** `dhcore refresh` — force a refresh (oauth2) or a new exchange (PAT) now and save it; no secrets printed. */
@@ -24,7 +18,6 @@ Examples:
     .action(async (_opts: unknown, cmd: Command) => {
       const session = await openSession(sessionOptionsOf(cmd));
       const { config } = session;
-      warnIfSecretSentInClear(config);
       await session.refresh();
       const state = session.state();
       const last = session.lastRefresh();

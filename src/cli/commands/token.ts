@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { openSession } from '../../auth/session.js';
-import { globalOptions, printJson, sessionOptionsOf, warnIfSecretSentInClear } from '../context.js';
+import { exportLines, globalOptions, printJson, sessionOptionsOf } from '../context.js';
 
 /**
  * `dhcore token` — print a valid access token (exchanging/refreshing and saving as needed), nothing else
@@ -30,7 +30,6 @@ Examples:
     .action(async (opts: { format?: 'raw' | 'json' | 'env' }, cmd: Command) => {
       const session = await openSession(sessionOptionsOf(cmd));
       const { config } = session;
-      warnIfSecretSentInClear(config);
       const accessToken = await session.accessToken();
       const format = opts.format ?? (globalOptions(cmd).json ? 'json' : 'raw');
       if (format === 'env') {
@@ -50,13 +49,12 @@ Examples:
     });
 }
 
-/** `export NAME='value'` lines, single-quoted so `eval` never expands anything in a value. */
+/** The `export` lines of `--format env`. */
 function envLines(endpoint: string, accessToken: string, expiresAt: string | undefined): string {
-  const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
   const vars: Array<[string, string]> = [
     ['DHCORE_ENDPOINT', endpoint],
     ['DHCORE_ACCESS_TOKEN', accessToken],
   ];
   if (expiresAt) vars.push(['DHCORE_EXPIRES_AT', expiresAt]);
-  return vars.map(([k, v]) => `export ${k}=${quote(v)}\n`).join('');
+  return exportLines(vars);
 }
