@@ -2,9 +2,13 @@
  * Our INI layer against the real thing: python3's configparser reads the same bytes (one python process
  * per batch) and both sides must see the same sections, keys, raw and interpolated values, and errors.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IniDocument } from '../src/config/ini.js';
+import { resolveConfig } from '../src/config/resolve.js';
 import { ConfigError } from '../src/errors.js';
 import {
   type PyOp,
@@ -209,6 +213,43 @@ describe('configparser parity: fixed corpus', () => {
     });
     // Plain 'utf-8' python refuses the BOM; we deliberately accept it (see report).
     expect(pythonRead(texts, 'utf-8')[0]).toMatchObject({ ok: false, error: 'MissingSectionHeaderError' });
+  });
+});
+
+describe('configparser parity: a broken % only fails the key that is read', () => {
+  it('resolveConfig reads every key of a profile like python reads it key by key', () => {
+    const files: [string, string][] = [
+      [
+        '__default',
+        '[__default]\ndhcore_endpoint = https://h.example\ndhcore_access_token = at\nnote = 100%\nother = ok %% fine\nref = %(dhcore_endpoint)s/x\nbad = %(missing)s\nopen = %(dhcore_endpoint\n',
+      ],
+      [
+        'p',
+        '[DEFAULT]\nshared = 50%\nbase = https://d.example\n[p]\ndhcore_endpoint = %(base)s\nown = %(shared)s and more\nfine = %(base)s/api\n',
+      ],
+    ];
+    const dir = mkdtempSync(join(tmpdir(), 'dhcore-lazy-'));
+    try {
+      const py = pythonRead(files.map(([, text]) => text));
+      files.forEach(([profile, text], i) => {
+        const r = py[i]!;
+        if (!r.ok) throw new Error(`python could not read case ${i}`);
+        const file = join(dir, `${i}.ini`);
+        writeFileSync(file, text);
+        const cfg = resolveConfig({ env: {}, configFile: file, profile });
+        const rows = r.data.find(([name]) => name === profile)![2];
+        expect(rows.some(([, v]) => 'error' in v)).toBe(true);
+        for (const [key, v] of rows) {
+          if ('value' in v) expect(cfg.get(key), `case ${i} key ${key}`).toBe(v.value);
+          else
+            expect(() => cfg.get(key), `case ${i} key ${key}`).toThrow(
+              expect.objectContaining({ code: 'config_interpolation' }),
+            );
+        }
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -18,6 +18,12 @@ import { ConfigError } from '../errors.js';
 
 const DEFAULT_SECTION = 'DEFAULT';
 const MAX_INTERPOLATION_DEPTH = 10;
+/**
+ * Budget of one interpolated read. Python has none: ten levels of `%(x)s` repeated a few times make a
+ * few hundred bytes expand to gigabytes (it runs for minutes, then V8 dies). No real value comes close.
+ */
+const MAX_EXPANDED_CHARS = 1 << 20;
+const MAX_REFERENCES = 10_000;
 
 const NEWLINE_RE = /\r\n|\r|\n/;
 const KEYREF_RE = /^%\(([^)]+)\)s/;
@@ -148,6 +154,17 @@ export class IniDocument {
     return Object.fromEntries(out); // own data properties, even for a key named '__proto__'
   }
 
+  /** Keys of a section, own first then inherited DEFAULT ones (like list(cp[section])); [] without it. */
+  keys(section: string): string[] {
+    const own = this.section(section);
+    if (!own) return [];
+    const keys = [...own.entries.keys()];
+    if (own !== this.index.defaults) {
+      for (const k of this.index.defaults.entries.keys()) if (!own.entries.has(k)) keys.push(k);
+    }
+    return keys;
+  }
+
   /** Raw (uninterpolated) value as stored, with [DEFAULT] inheritance. */
   getRaw(section: string, key: string): string | undefined {
     return this.lookup(section, key.toLowerCase())?.raw;
@@ -245,6 +262,14 @@ export class IniDocument {
         { file: this.file, line: entry.start + 1 },
       );
     const out: string[] = [];
+    let length = 0;
+    let references = 0;
+    const emit = (s: string): void => {
+      length += s.length;
+      if (length > MAX_EXPANDED_CHARS)
+        throw fail(`its %(name)s references expand to more than ${MAX_EXPANDED_CHARS} characters`);
+      out.push(s);
+    };
     const walk = (value: string, depth: number): void => {
       if (depth > MAX_INTERPOLATION_DEPTH)
         throw fail(`references nested deeper than ${MAX_INTERPOLATION_DEPTH}`);
@@ -252,16 +277,16 @@ export class IniDocument {
       while (rest) {
         const p = rest.indexOf('%');
         if (p < 0) {
-          out.push(rest);
+          emit(rest);
           return;
         }
         if (p > 0) {
-          out.push(rest.slice(0, p));
+          emit(rest.slice(0, p));
           rest = rest.slice(p);
         }
         const c = rest[1];
         if (c === '%') {
-          out.push('%');
+          emit('%');
           rest = rest.slice(2);
         } else if (c === '(') {
           const m = KEYREF_RE.exec(rest);
@@ -270,8 +295,10 @@ export class IniDocument {
           rest = rest.slice(m[0].length);
           const ref = this.lookup(section, name);
           if (!ref) throw fail('a %(name)s reference names a key that does not exist');
+          if (++references > MAX_REFERENCES)
+            throw fail(`it makes more than ${MAX_REFERENCES} %(name)s references (counting nested ones)`);
           if (ref.raw.includes('%')) walk(ref.raw, depth + 1);
-          else out.push(ref.raw);
+          else emit(ref.raw);
         } else {
           throw fail(`'%' must be followed by '%' or '('`);
         }

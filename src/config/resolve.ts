@@ -49,12 +49,14 @@ export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
   const configFile = opts.configFile?.trim() || configFilePath(env);
   const doc = readConfigDocument(configFile);
   const { profile, origin } = chooseProfile(opts.profile, env, doc?.get('DEFAULT', CURRENT_ENVIRONMENT_KEY));
-  const fileValues = profileValues(doc, profile);
+  const fromFile = readProfile(doc, profile);
 
   const values: Record<string, string> = {};
   const sources: Record<string, ValueSource> = {};
+  // A file key whose interpolation fails still takes its place in the precedence; reading it throws.
+  const unreadable = new Map<string, ConfigError>();
   const put = (key: string, value: string | undefined, source: ValueSource) => {
-    if (value === undefined || value === '' || key in values) return;
+    if (value === undefined || value === '' || key in values || unreadable.has(key)) return;
     values[key] = value;
     sources[key] = source;
   };
@@ -62,7 +64,12 @@ export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
   const overrides = lowerKeys(opts.overrides ?? {});
   for (const [key, value] of Object.entries(overrides)) put(key, value, 'option');
   for (const key of CONFIG_FILE_KEYS) put(key, envValue(env, key), 'env');
-  for (const [key, value] of Object.entries(fileValues ?? {})) put(key, value, 'file');
+  for (const [key, value] of Object.entries(fromFile?.values ?? {})) put(key, value, 'file');
+  for (const [key, err] of fromFile?.unreadable ?? []) {
+    if (key in values) continue;
+    unreadable.set(key, err);
+    sources[key] = 'file';
+  }
   for (const key of CREDENTIAL_FILE_KEYS) put(key, envValue(env, key), 'env');
 
   for (const key of URL_KEYS) {
@@ -78,12 +85,14 @@ export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
     values[key] = unwrapped;
   }
 
-  if (fileValues === undefined && origin !== 'default' && doc && values.dhcore_endpoint === undefined) {
+  if (fromFile === undefined && origin !== 'default' && doc && values.dhcore_endpoint === undefined) {
     throw unknownProfile(profile, origin, doc, configFile);
   }
+  const brokenEndpoint = unreadable.get('dhcore_endpoint');
+  if (brokenEndpoint) throw brokenEndpoint;
   const endpoint = validateEndpoint(values.dhcore_endpoint, sources.dhcore_endpoint, configFile, profile);
   values.dhcore_endpoint = endpoint;
-  return new Resolution(profile, configFile, doc !== null, endpoint, values, sources);
+  return new Resolution(profile, configFile, doc !== null, endpoint, values, unreadable, sources);
 }
 
 /** The auth method the merged credentials select; first match wins (DESIGN §3). */
@@ -96,13 +105,38 @@ export function chooseAuthMethod(get: (key: string) => string | undefined): Auth
   return 'none';
 }
 
-/** A profile's values (with `[DEFAULT]` inherited, without `current_environment`); undefined if it has no section. */
-export function profileValues(doc: IniDocument | null, profile: string): Record<string, string> | undefined {
+/** A profile as read: the values that could be read, and why each other key could not be. */
+export interface ProfileRead {
+  values: Record<string, string>;
+  /** Keys whose `%` interpolation fails (ConfigError `config_interpolation`, naming key and line). */
+  unreadable: Map<string, ConfigError>;
+}
+
+/**
+ * A profile's keys (with `[DEFAULT]` inherited, without `current_environment`), each interpolated on its
+ * own: like Python, a broken `%` in one key (`note = 100%`) only fails a read of that key, not the whole
+ * profile. Undefined if the file has no such section.
+ */
+export function readProfile(doc: IniDocument | null, profile: string): ProfileRead | undefined {
   if (!doc?.hasSection(profile)) return undefined;
-  const items = doc.items(profile);
-  // current_environment lives in [DEFAULT] and is inherited by every section; it is not a profile key.
-  delete items[CURRENT_ENVIRONMENT_KEY];
-  return items;
+  const values = new Map<string, string>();
+  const unreadable = new Map<string, ConfigError>();
+  for (const key of doc.keys(profile)) {
+    // current_environment lives in [DEFAULT] and is inherited by every section; it is not a profile key.
+    if (key === CURRENT_ENVIRONMENT_KEY) continue;
+    try {
+      values.set(key, doc.get(profile, key)!);
+    } catch (err) {
+      if (!(err instanceof ConfigError) || err.code !== 'config_interpolation') throw err;
+      unreadable.set(key, err);
+    }
+  }
+  return { values: Object.fromEntries(values), unreadable }; // own properties, even for '__proto__'
+}
+
+/** The readable values of a profile (see {@link readProfile}); undefined if it has no section. */
+export function profileValues(doc: IniDocument | null, profile: string): Record<string, string> | undefined {
+  return readProfile(doc, profile)?.values;
 }
 
 function envValue(env: Env, fileKey: string): string | undefined {
@@ -185,6 +219,7 @@ function unknownProfile(profile: string, origin: ProfileOrigin, doc: IniDocument
 /** Immutable resolution result. Secret values live in a private field so they never show up when printed. */
 class Resolution implements ResolvedConfig {
   readonly #values: Readonly<Record<string, string>>;
+  readonly #unreadable: ReadonlyMap<string, ConfigError>;
   readonly authMethod: AuthMethod;
   readonly issuer: string;
   readonly clientId: string | undefined;
@@ -197,19 +232,24 @@ class Resolution implements ResolvedConfig {
     readonly fileExists: boolean,
     readonly endpoint: string,
     values: Record<string, string>,
+    unreadable: ReadonlyMap<string, ConfigError>,
     readonly sources: Readonly<Record<string, ValueSource>>,
   ) {
     this.#values = Object.freeze(values);
+    this.#unreadable = unreadable;
     Object.freeze(sources);
-    this.authMethod = chooseAuthMethod((k) => this.#values[k]);
-    this.issuer = values.dhcore_issuer ?? endpoint;
-    this.clientId = values.dhcore_client_id;
-    this.tokenEndpoint = values.oauth2_token_endpoint;
-    this.expiresAt = values.dhcore_expires_at;
+    this.authMethod = chooseAuthMethod((k) => this.get(k));
+    this.issuer = this.get('dhcore_issuer') ?? endpoint;
+    this.clientId = this.get('dhcore_client_id');
+    this.tokenEndpoint = this.get('oauth2_token_endpoint');
+    this.expiresAt = this.get('dhcore_expires_at');
   }
 
   get(key: string): string | undefined {
-    return this.#values[key.toLowerCase()];
+    const k = key.toLowerCase();
+    const broken = this.#unreadable.get(k);
+    if (broken) throw broken;
+    return Object.hasOwn(this.#values, k) ? this.#values[k] : undefined;
   }
 
   keys(): string[] {
@@ -217,6 +257,9 @@ class Resolution implements ResolvedConfig {
   }
 
   values(): Record<string, string> {
+    for (const err of this.#unreadable.values()) {
+      warnOnce(`DHCORE_UNREADABLE_KEY:${err.message}`, `${err.message}; it is left out.`);
+    }
     return { ...this.#values };
   }
 
