@@ -3,15 +3,27 @@
  * are read, a total expansion budget, refusal of anything that is not a regular file, bytes that are not
  * UTF-8 kept as they were, a warning for a config file in a folder anyone may write.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TokenManager } from '../src/auth/token-manager.js';
 import { IniDocument } from '../src/config/ini.js';
 import { profileValues, resolveConfig } from '../src/config/resolve.js';
 import { ConfigError } from '../src/errors.js';
-import { getCredentialsAndConfig } from '../src/parity.js';
+import { getCredentialsAndConfig, setCurrentProfile } from '../src/parity.js';
 import { ProfileStore } from '../src/store/profile-store.js';
-import { useTempHome } from './helpers/cli.js';
+import { cleanEnv, runCli, useTempHome } from './helpers/cli.js';
 
 const home = useTempHome();
 
@@ -151,5 +163,151 @@ aws_secret_access_key = abc%(nope)s
     const text = readFileSync(home().configFile, 'utf8');
     expect(text).toContain('note = 100%\n');
     expect(text).toContain('dhcore_access_token = at-456\n');
+  });
+});
+
+const isRoot = process.getuid?.() === 0;
+
+describe('only a regular file (or a symlink to one) is read or written', () => {
+  const refused = expect.objectContaining({ code: 'config_not_regular_file' });
+  const tokenChange = { set: { dhcore_access_token: 'at-secret', dhcore_refresh_token: 'rt-secret' } };
+
+  function fifo(): string {
+    const path = join(home().home, 'pipe.ini');
+    execFileSync('mkfifo', [path]);
+    return path;
+  }
+
+  it('a FIFO: resolution, the token store and whole-file edits refuse it at once, the FIFO stays', async () => {
+    const path = fifo();
+    expect(() => resolveConfig({ env: {}, configFile: path })).toThrow(refused);
+    const err = caught(() => resolveConfig({ env: {}, configFile: path })) as ConfigError;
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toContain('FIFO');
+    expect(err.message).toContain(path);
+    const store = new ProfileStore({ file: path, profile: '__default' });
+    await expect(store.read()).rejects.toThrow(refused);
+    await expect(store.update(async () => ({ result: 1, change: tokenChange }))).rejects.toThrow(refused);
+    await expect(setCurrentProfile('x', { configFile: path, create: true })).rejects.toThrow(refused);
+    expect(lstatSync(path).isFIFO()).toBe(true);
+    expect(existsSync(`${path}.lock`)).toBe(false);
+    // Through a symlink too.
+    const link = join(home().home, 'link.ini');
+    symlinkSync(path, link);
+    expect(() => resolveConfig({ env: {}, configFile: link })).toThrow(refused);
+  });
+
+  it('a directory is refused as not a regular file (not as a permission problem)', () => {
+    const dir = join(home().home, 'dir.ini');
+    mkdirSync(dir);
+    expect(() => resolveConfig({ env: {}, configFile: dir })).toThrow(refused);
+  });
+
+  it('a symlink to a regular file is read and written through', async () => {
+    const target = join(home().home, 'real.ini');
+    const link = join(home().home, 'link.ini');
+    writeFileSync(target, '[__default]\ndhcore_endpoint = https://h.example\n', { mode: 0o600 });
+    symlinkSync(target, link);
+    expect(resolveConfig({ env: {}, configFile: link }).endpoint).toBe('https://h.example');
+    await new ProfileStore({ file: link, profile: '__default' }).update(async () => ({
+      result: 1,
+      change: tokenChange,
+    }));
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, 'utf8')).toContain('dhcore_access_token = at-secret');
+  });
+
+  it('the CLI exits 3 with one line instead of hanging on a FIFO (reader and writer commands)', async () => {
+    const path = fifo();
+    const env = cleanEnv(home().home, { DH_CONFIG: path, DHCORE_ENDPOINT: 'http://127.0.0.1:9' });
+    for (const args of [['status', '--offline'], ['use', 'x'], ['token']]) {
+      const r = await runCli(args, { env, timeoutMs: 15_000 });
+      expect(r.code, `dhcore ${args.join(' ')}: ${r.stderr}`).toBe(3);
+      expect(r.stderr).toMatch(/^dhcore: .*FIFO/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    expect(lstatSync(path).isFIFO()).toBe(true);
+  });
+
+  it('a device node (as root, via mknod) is never replaced by a file holding tokens', async (ctx) => {
+    if (!isRoot) {
+      console.log('skipped: creating a device node with mknod needs root');
+      ctx.skip();
+    }
+    const dev = join(home().home, 'null.ini');
+    execFileSync('mknod', [dev, 'c', '1', '3']); // same major/minor as /dev/null
+    expect(() => resolveConfig({ env: {}, configFile: dev })).toThrow(refused);
+    const store = new ProfileStore({ file: dev, profile: '__default' });
+    await expect(store.update(async () => ({ result: 1, change: tokenChange }))).rejects.toThrow(refused);
+    await expect(setCurrentProfile('x', { configFile: dev, create: true })).rejects.toThrow(refused);
+    expect(lstatSync(dev).isCharacterDevice()).toBe(true);
+    expect(existsSync(`${dev}.lock`)).toBe(false);
+    const r = await runCli(['token'], {
+      env: cleanEnv(home().home, {
+        DH_CONFIG: dev,
+        DHCORE_ENDPOINT: 'http://127.0.0.1:9',
+        DHCORE_ACCESS_TOKEN: 'at-secret',
+      }),
+      timeoutMs: 15_000,
+    });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^dhcore: .*character device/);
+    expect(r.stdout + r.stderr).not.toContain('at-secret');
+    expect(lstatSync(dev).isCharacterDevice()).toBe(true);
+    expect(readdirSync(home().home).sort()).toEqual(['null.ini']);
+  });
+});
+
+describe('a config file in a folder anyone may write', () => {
+  let warnings: string[];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  beforeEach(() => {
+    warnings = [];
+    process.on('warning', onWarning);
+  });
+  afterEach(() => {
+    process.off('warning', onWarning);
+  });
+  const flush = () => new Promise((r) => setImmediate(r));
+
+  function sharedFolder(mode: number): string {
+    const dir = join(home().home, 'shared');
+    mkdirSync(dir);
+    chmodSync(dir, mode);
+    const file = join(dir, 'dhcore.ini');
+    writeFileSync(file, '[__default]\ndhcore_endpoint = https://h.example\n', { mode: 0o600 });
+    return file;
+  }
+
+  it('is warned about once per process, naming the folder', async () => {
+    const file = sharedFolder(0o777);
+    resolveConfig({ env: {}, configFile: file });
+    resolveConfig({ env: {}, configFile: file });
+    await new ProfileStore({ file, profile: '__default' }).read();
+    await flush();
+    const mine = warnings.filter((w) => w.includes(dirname(file)));
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatch(/writable by every user/);
+    expect(mine[0]).toContain(`chmod o-w ${dirname(file)}`);
+  });
+
+  it('also when a save is about to create the file there', async () => {
+    const file = sharedFolder(0o777);
+    rmSync(file);
+    await new ProfileStore({ file, profile: '__default' }).update(async () => ({
+      result: 1,
+      change: { set: { dhcore_endpoint: 'https://h.example' } },
+    }));
+    await flush();
+    expect(warnings.filter((w) => w.includes(dirname(file)))).toHaveLength(1);
+  });
+
+  it('a sticky world-writable folder (like /tmp) and a private one are not warned about', async () => {
+    const file = sharedFolder(0o1777);
+    writeFileSync(home().configFile, '[__default]\ndhcore_endpoint = https://h.example\n');
+    resolveConfig({ env: {}, configFile: file });
+    resolveConfig({ env: {}, configFile: home().configFile });
+    await flush();
+    expect(warnings.filter((w) => /writable by every user/.test(w))).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { redactRecord, redactUrl } from '../redact.js';
 import { warnOnce } from '../warnings.js';
+import { readConfigBytesSync } from './config-path.js';
 import { IniDocument } from './ini.js';
 import { CONFIG_KEYS, CREDENTIAL_KEYS, CURRENT_ENVIRONMENT_KEY, URL_KEYS } from './keys.js';
 import { chooseProfile, configFilePath, type ProfileOrigin } from './location.js';
@@ -13,27 +14,29 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 // `import … from 'node:fs'` builds the whole ESM namespace of fs (≈2–4 ms of cold start, ≈1 ms for util);
 // process.getBuiltinModule() does not. The same holds in the other modules on the `createClient()` path.
-const { readFileSync } = process.getBuiltinModule('node:fs');
 const { inspect } = process.getBuiltinModule('node:util');
 
 const CONFIG_FILE_KEYS = new Set(CONFIG_KEYS.map((k) => k.toLowerCase()));
 const CREDENTIAL_FILE_KEYS = CREDENTIAL_KEYS.map((k) => k.toLowerCase());
 
-/** The config file, parsed; `null` when it does not exist (a missing file is not an error). */
+/**
+ * The config file, parsed; `null` when it does not exist (a missing file is not an error). Anything but
+ * a regular file (a FIFO, a device …) is refused with ConfigError `config_not_regular_file`.
+ */
 export function readConfigDocument(file: string): IniDocument | null {
-  let text: string;
+  let bytes: Buffer | null;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readConfigBytesSync(file);
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return null;
     throw new ConfigError(
       'config_unreadable',
       `Cannot read config file ${file} (${code ?? 'error'}): fix its permissions (chmod 600 ${file}) or point DH_CONFIG at another file.`,
       { cause: err, file },
     );
   }
-  return IniDocument.parse(text, file);
+  return bytes === null ? null : IniDocument.parse(bytes.toString('utf8'), file);
 }
 
 /**

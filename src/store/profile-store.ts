@@ -14,6 +14,7 @@
  *
  * `storage: 'memory'` never touches the file at all (values live in the process only).
  */
+import { checkConfigPath, readConfigBytes } from '../config/config-path.js';
 import { IniDocument } from '../config/ini.js';
 import { profileValues } from '../config/resolve.js';
 import { ConfigError } from '../errors.js';
@@ -112,6 +113,8 @@ export class ProfileStore {
     fn: (current: ProfileValues) => Promise<{ result: T; change?: ProfileChange | undefined }>,
   ): Promise<UpdateResult<T>> {
     if (this.mode === 'memory') return this.#updateInMemory(fn);
+    // Before the lock: a FIFO or device must not even get a `.lock` folder beside it.
+    checkConfigPath(this.file);
     // proper-lockfile is loaded on the first write only: reading a valid saved token needs no lock.
     const { LockUnavailableError, withFileLock } = await import('./lock.js');
     try {
@@ -177,10 +180,11 @@ export class ProfileStore {
   }
 
   async #readDocument(): Promise<IniDocument | null> {
-    let text: string;
+    let bytes: Buffer | null;
     try {
-      text = await fsp.readFile(this.file, 'utf8');
+      bytes = await readConfigBytes(this.file);
     } catch (err) {
+      if (err instanceof ConfigError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return null;
       throw new ConfigError(
@@ -189,8 +193,9 @@ export class ProfileStore {
         { file: this.file },
       );
     }
+    if (bytes === null) return null;
     await this.#checkPermissions();
-    return IniDocument.parse(text, this.file);
+    return IniDocument.parse(bytes.toString('utf8'), this.file);
   }
 
   async #checkPermissions(): Promise<void> {
