@@ -80,8 +80,13 @@ export function checkConfigPath(file: string): void {
   warnIfSwappable(file);
 }
 
-/** The bytes of the config file; `null` when it does not exist. Errno errors other than ENOENT are thrown as they are. */
-export function readConfigBytesSync(file: string): Buffer | null {
+/**
+ * The content of the config file; `null` when it does not exist. Errno errors other than ENOENT are
+ * thrown as they are. Read as text straight away (no Buffer the size of the file to collect); only a
+ * file whose text shows U+FFFD — bytes that may not be UTF-8 — is read again as bytes, so that
+ * IniDocument.fromBytes can keep them.
+ */
+export function readConfigSync(file: string): string | Buffer | null {
   let st: Stats;
   try {
     st = fs.statSync(file);
@@ -100,39 +105,15 @@ export function readConfigBytesSync(file: string): Buffer | null {
   try {
     const opened = fs.fstatSync(fd);
     if (!opened.isFile()) throw notRegular(file, opened);
-    const bytes = fs.readFileSync(fd);
+    const text = fs.readFileSync(fd, 'utf8');
     warnIfSwappable(file);
-    return bytes;
+    if (!text.includes('\ufffd')) return text;
+    const bytes = Buffer.allocUnsafe(fs.fstatSync(fd).size);
+    let got = 0;
+    for (let n = -1; n !== 0 && got < bytes.length; got += n)
+      n = fs.readSync(fd, bytes, got, bytes.length - got, got);
+    return bytes.subarray(0, got);
   } finally {
     fs.closeSync(fd);
-  }
-}
-
-/** {@link readConfigBytesSync}, without blocking the event loop while reading. */
-export async function readConfigBytes(file: string): Promise<Buffer | null> {
-  const fsp = fs.promises;
-  let st: Stats;
-  try {
-    st = await fsp.stat(file);
-  } catch (err) {
-    if (missing(err)) return null;
-    throw err;
-  }
-  if (!st.isFile()) throw notRegular(file, st);
-  let handle: import('node:fs').promises.FileHandle;
-  try {
-    handle = await fsp.open(file, OPEN_FLAGS);
-  } catch (err) {
-    if (missing(err)) return null;
-    throw err;
-  }
-  try {
-    const opened = await handle.stat();
-    if (!opened.isFile()) throw notRegular(file, opened);
-    const bytes = await handle.readFile();
-    warnIfSwappable(file);
-    return bytes;
-  } finally {
-    await handle.close();
   }
 }

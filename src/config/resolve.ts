@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { redactRecord, redactUrl } from '../redact.js';
 import { warnOnce } from '../warnings.js';
-import { readConfigBytesSync } from './config-path.js';
+import { readConfigSync } from './config-path.js';
 import { IniDocument } from './ini.js';
 import { CONFIG_KEYS, CREDENTIAL_KEYS, CURRENT_ENVIRONMENT_KEY, URL_KEYS } from './keys.js';
 import { chooseProfile, configFilePath, type ProfileOrigin } from './location.js';
@@ -24,9 +24,9 @@ const CREDENTIAL_FILE_KEYS = CREDENTIAL_KEYS.map((k) => k.toLowerCase());
  * a regular file (a FIFO, a device …) is refused with ConfigError `config_not_regular_file`.
  */
 export function readConfigDocument(file: string): IniDocument | null {
-  let bytes: Buffer | null;
+  let content: string | Buffer | null;
   try {
-    bytes = readConfigBytesSync(file);
+    content = readConfigSync(file);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
@@ -36,7 +36,7 @@ export function readConfigDocument(file: string): IniDocument | null {
       { cause: err, file },
     );
   }
-  return bytes === null ? null : IniDocument.parse(bytes.toString('utf8'), file);
+  return content === null ? null : IniDocument.fromBytes(content, file);
 }
 
 /**
@@ -67,7 +67,8 @@ export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
   const overrides = lowerKeys(opts.overrides ?? {});
   for (const [key, value] of Object.entries(overrides)) put(key, value, 'option');
   for (const key of CONFIG_FILE_KEYS) put(key, envValue(env, key), 'env');
-  for (const [key, value] of Object.entries(fromFile?.values ?? {})) put(key, value, 'file');
+  const file = fromFile?.values ?? {};
+  for (const key of Object.keys(file)) put(key, file[key], 'file');
   for (const [key, err] of fromFile?.unreadable ?? []) {
     if (key in values) continue;
     unreadable.set(key, err);
@@ -122,19 +123,58 @@ export interface ProfileRead {
  */
 export function readProfile(doc: IniDocument | null, profile: string): ProfileRead | undefined {
   if (!doc?.hasSection(profile)) return undefined;
-  const values = new Map<string, string>();
+  const values: Record<string, string> = {};
   const unreadable = new Map<string, ConfigError>();
-  for (const key of doc.keys(profile)) {
+  doc.forEach(profile, (key, read) => {
     // current_environment lives in [DEFAULT] and is inherited by every section; it is not a profile key.
-    if (key === CURRENT_ENVIRONMENT_KEY) continue;
+    if (key === CURRENT_ENVIRONMENT_KEY) return;
     try {
-      values.set(key, doc.get(profile, key)!);
+      // An own property even for a key named '__proto__'.
+      Object.defineProperty(values, key, {
+        value: read(),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     } catch (err) {
       if (!(err instanceof ConfigError) || err.code !== 'config_interpolation') throw err;
       unreadable.set(key, err);
     }
-  }
-  return { values: Object.fromEntries(values), unreadable }; // own properties, even for '__proto__'
+  });
+  return { values, unreadable };
+}
+
+/**
+ * The readable values of a profile (as {@link profileValues}, `{}` without the section) as a read-only
+ * object that reads a key from the document only when it is looked up; enumerating it reads them all.
+ */
+export function profileView(doc: IniDocument, profile: string): Record<string, string> {
+  if (!doc.hasSection(profile)) return {};
+  const read = (key: string | symbol): string | undefined => {
+    if (typeof key !== 'string' || key === CURRENT_ENVIRONMENT_KEY || key !== key.toLowerCase())
+      return undefined;
+    try {
+      return doc.get(profile, key);
+    } catch (err) {
+      if (err instanceof ConfigError && err.code === 'config_interpolation') return undefined;
+      throw err;
+    }
+  };
+  const refuse = () => false;
+  return new Proxy({} as Record<string, string>, {
+    get: (_t, key) => read(key),
+    has: (_t, key) => read(key) !== undefined,
+    ownKeys: () => doc.keys(profile).filter((k) => read(k) !== undefined),
+    getOwnPropertyDescriptor: (_t, key) => {
+      const value = read(key);
+      return value === undefined
+        ? undefined
+        : { value, writable: false, enumerable: true, configurable: true };
+    },
+    set: refuse,
+    defineProperty: refuse,
+    deleteProperty: refuse,
+  });
 }
 
 /** The readable values of a profile (see {@link readProfile}); undefined if it has no section. */

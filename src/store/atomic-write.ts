@@ -19,7 +19,7 @@ function tempPrefix(file: string): string {
   return `${base.startsWith('.') ? '' : '.'}${base}${TMP_MARK}`;
 }
 
-export async function writeFileAtomic(file: string, text: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(file: string, text: string | Uint8Array, mode = 0o600): Promise<void> {
   const dir = dirname(file);
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = tempPathFor(file);

@@ -36,7 +36,7 @@ export async function editConfigFile<T>(file: string, edit: (doc: IniDocument) =
         const mode = (await fsp.stat(target).catch(() => undefined))?.mode;
         if (mode !== undefined && (mode & 0o222) === 0) throw notWritable('read-only file');
         try {
-          await writeFileAtomic(target, doc.toString());
+          await writeFileAtomic(target, doc.toBytes());
         } catch (err) {
           throw notWritable((err as NodeJS.ErrnoException).code);
         }

@@ -14,9 +14,9 @@
  *
  * `storage: 'memory'` never touches the file at all (values live in the process only).
  */
-import { checkConfigPath, readConfigBytes } from '../config/config-path.js';
+import { checkConfigPath, readConfigSync } from '../config/config-path.js';
 import { IniDocument } from '../config/ini.js';
-import { profileValues } from '../config/resolve.js';
+import { profileValues, profileView } from '../config/resolve.js';
 import { ConfigError } from '../errors.js';
 import { warnOnce } from '../warnings.js';
 import type { LockOptions } from './lock.js';
@@ -130,7 +130,8 @@ export class ProfileStore {
     fn: (current: ProfileValues) => Promise<{ result: T; change?: ProfileChange | undefined }>,
   ): Promise<UpdateResult<T>> {
     const doc = (await this.#readDocument()) ?? IniDocument.empty(this.file);
-    const { result, change } = await fn(this.#withOverlay(profileValues(doc, this.profile) ?? {}));
+    // A view, not a copy: a profile of a million keys costs nothing until a key is read.
+    const { result, change } = await fn(this.#withOverlay(profileView(doc, this.profile)));
     if (!change || isEmpty(change)) return { result, persisted: false, inMemory: false };
     applyChange(doc, this.profile, change);
     if (await this.#fileIsReadOnly()) {
@@ -141,7 +142,7 @@ export class ProfileStore {
     try {
       // Loaded on the first write only (it pulls in node:crypto): reusing a saved token never writes.
       const { writeFileAtomic } = await import('./atomic-write.js');
-      await writeFileAtomic(await this.#target(), doc.toString());
+      await writeFileAtomic(await this.#target(), doc.toBytes());
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (!code || !NOT_WRITABLE.has(code)) throw err;
@@ -180,9 +181,10 @@ export class ProfileStore {
   }
 
   async #readDocument(): Promise<IniDocument | null> {
-    let bytes: Buffer | null;
+    let content: string | Buffer | null;
     try {
-      bytes = await readConfigBytes(this.file);
+      // Synchronous like the parse that follows (no Buffer the size of the file to collect).
+      content = readConfigSync(this.file);
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
@@ -193,9 +195,9 @@ export class ProfileStore {
         { file: this.file },
       );
     }
-    if (bytes === null) return null;
+    if (content === null) return null;
     await this.#checkPermissions();
-    return IniDocument.parse(bytes.toString('utf8'), this.file);
+    return IniDocument.fromBytes(content, this.file);
   }
 
   async #checkPermissions(): Promise<void> {
@@ -275,10 +277,14 @@ function isEmpty(change: ProfileChange): boolean {
   return Object.keys(change.set ?? {}).length === 0 && (change.delete ?? []).length === 0;
 }
 
-/** Apply a change to a profile section (created if needed); deletes only keys the section itself holds. */
+/**
+ * Apply a change to a profile section (created if needed); deletes only keys the section itself holds.
+ * One batch: the section is re-scanned once, not once per key.
+ */
 export function applyChange(doc: IniDocument, profile: string, change: ProfileChange): void {
-  for (const [k, v] of Object.entries(change.set ?? {})) doc.set(profile, k.toLowerCase(), v);
-  for (const k of change.delete ?? []) doc.delete(profile, k.toLowerCase());
+  const set: Record<string, string> = {};
+  for (const [k, v] of Object.entries(change.set ?? {})) set[k.toLowerCase()] = v;
+  doc.update(profile, { set, delete: (change.delete ?? []).map((k) => k.toLowerCase()) });
 }
 
 /** Serializes in-memory updates per file+profile (the file lock does it for file updates). */
