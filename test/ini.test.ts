@@ -385,6 +385,6 @@ describe('edits of a big file: one batch, the same text as the re-scanning refer
     const text = big(6000).replace('key_5000 = v5000', 'KEY_17 = again');
     const err = parseError(text);
     expect(err.code).toBe('config_duplicate_key');
-    expect(err.line).toBe(text.split('\n').findIndex((l) => l === 'KEY_17 = again') + 1);
+    expect(err.line).toBe(text.split('\n').indexOf('KEY_17 = again') + 1);
   });
 });

@@ -10,10 +10,17 @@
  * Model: the file is a list of blocks — the lines before the first header, then each header with every
  * line up to the next one — each kept as its source text. One scan replays configparser's `_read`
  * state machine over the whole file and indexes each block's keys compactly (offsets in typed arrays,
- * no object per line or key), so a 50 MB file costs little more than its text. An edit rewrites only
- * the blocks it touches and re-scans just those (a batch of sets and deletes: one re-scan per block),
- * so the model never drifts from what Python would read and a token save stays linear in the file
- * size. Values are read from the text when asked; `%` interpolation runs per read, within a budget.
+ * no object per line or key), so a 50 MB file costs little more than its text. Values are read from
+ * the text when asked; `%` interpolation runs per read, within a budget.
+ *
+ * Edits only ever replace a whole entry by a well-formed one with the same indentation, remove one, or
+ * add entries after a section's last key. None of these changes how configparser reads any other
+ * line, so a batch of sets and deletes splices the block's text (as pieces, not a copy) and shifts
+ * its key index instead of re-scanning: a token save is linear in the file size. Structural edits
+ * (adding or removing a section) re-scan only the blocks they touch. The differential tests in
+ * `test/ini-python.test.ts` hold this against python and against the previous, re-scanning model.
+ *
+ * Bytes that are not UTF-8 are kept: they read as U+DC80..U+DCFF and are written back as they were.
  *
  * One deliberate leniency: a leading UTF-8 BOM is accepted (and written back), as Python does when it
  * reads with encoding 'utf-8-sig'; plain 'utf-8' Python would reject such a file.
