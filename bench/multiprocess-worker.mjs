@@ -8,7 +8,7 @@
  *   crash           ProfileStore updates of section [w<pid>] forever (killed with SIGKILL by the test)
  *
  * Prints ONE JSON line: { mode, ops, errors: {code: count}, actions: {refreshed, exchanged, adopted},
- *   tokens: [sha256 prefixes of tokens seen] }.
+ *   takeovers (locks lost while held), tokens: [sha256 prefixes of tokens seen] }.
  * Tokens are never printed, only hash prefixes to count distinct ones.
  */
 import { createHash } from 'node:crypto';
@@ -21,7 +21,9 @@ const lock = { staleMs: Number(process.env.LOCK_STALE_MS ?? 4000), waitMs: 120_0
 const errors = {};
 const tokens = new Set();
 const actions = { refreshed: 0, exchanged: 0, adopted: 0 };
+let takeovers = 0; // locks this process lost while holding them
 const logger = (msg) => {
+  if (msg.startsWith('lock on ') && msg.includes('taken over')) takeovers++;
   const action = msg.split(' ', 1)[0];
   if (action in actions) actions[action]++;
 };
@@ -69,4 +71,4 @@ if (mode === 'refresh') {
   }
 }
 
-process.stdout.write(`${JSON.stringify({ mode, ops, errors, actions, tokens: [...tokens] })}\n`);
+process.stdout.write(`${JSON.stringify({ mode, ops, errors, actions, takeovers, tokens: [...tokens] })}\n`);
