@@ -10,7 +10,7 @@
  *   hold            takes the config file's lock, prints 'ready' and holds it until killed
  *
  * Prints ONE JSON line: { mode, ops, errors: {code: count}, actions: {refreshed, exchanged, adopted},
- *   tokens: [sha256 prefixes of tokens seen] }.
+ *   takeovers (locks lost while held), tokens: [sha256 prefixes of tokens seen] }.
  * Tokens are never printed, only hash prefixes to count distinct ones.
  */
 import { createHash } from 'node:crypto';
@@ -27,7 +27,9 @@ const lock = {
 const errors = {};
 const tokens = new Set();
 const actions = { refreshed: 0, exchanged: 0, adopted: 0 };
+let takeovers = 0; // locks this process lost while holding them
 const logger = (msg) => {
+  if (msg.startsWith('lock on ') && msg.includes('taken over')) takeovers++;
   const action = msg.split(' ', 1)[0];
   if (action in actions) actions[action]++;
 };
@@ -90,4 +92,4 @@ if (mode === 'refresh') {
   }
 }
 
-process.stdout.write(`${JSON.stringify({ mode, ops, errors, actions, tokens: [...tokens] })}\n`);
+process.stdout.write(`${JSON.stringify({ mode, ops, errors, actions, takeovers, tokens: [...tokens] })}\n`);

@@ -10,7 +10,9 @@
  *      another process had just rotated.
  * Prints a readable summary and, last, ONE JSON line (for bench/run.mjs).
  *
- * Options (env): BENCH_PROCESSES (6), BENCH_REFRESHES (25 per process), BENCH_ACCESS_MS (6000).
+ * Options (env): BENCH_PROCESSES (6), BENCH_REFRESHES (25 per process), BENCH_ACCESS_MS (6000),
+ * BENCH_PAD_MB (0): a section of that many MB before the shared one, so every save rewrites a big file
+ * (a slow save would hold the lock long enough to have it taken over: counted as take-overs).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +27,7 @@ const WORKER = join(here, 'multiprocess-worker.mjs');
 const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 6);
 const REFRESHES = Number(process.env.BENCH_REFRESHES ?? 25);
 const ACCESS_MS = Number(process.env.BENCH_ACCESS_MS ?? 6000);
+const PAD_MB = Number(process.env.BENCH_PAD_MB ?? 0);
 
 function runWorker(args, env) {
   return new Promise((resolve, reject) => {
@@ -47,7 +50,13 @@ const sum = (xs, f) => xs.reduce((n, x) => n + f(x), 0);
 const server = await startDevServer({ accessTokenTtl: 2 });
 const dir = mkdtempSync(join(tmpdir(), 'dhcore-bench-'));
 const file = join(dir, '.dhcore.ini');
-const header = '# benchmark\n[other]\ndhcore_endpoint = https://other.example.com\n\n';
+const padding = [];
+for (let i = 0, size = 0; size < PAD_MB * 1024 * 1024; i++) {
+  const line = `key_${String(i).padStart(8, '0')} = value of padding line ${i}\n`;
+  padding.push(line);
+  size += line.length;
+}
+const header = `# benchmark\n[other]\ndhcore_endpoint = https://other.example.com\n${padding.join('')}\n`;
 try {
   const { refresh_token: refreshToken } = await headlessLogin(server);
   writeFileSync(
@@ -87,6 +96,7 @@ try {
   const serviceRequests = (server.stats().byGrant.refresh_token ?? 0) - before2;
   const serviceErrors = sum(services, (r) => Object.values(r.errors).reduce((a, b) => a + b, 0));
   const calls = sum(services, (r) => r.ops);
+  const takeovers = sum([...results, ...services], (r) => r.takeovers ?? 0);
 
   const result = {
     bench: 'multiprocess',
@@ -99,6 +109,8 @@ try {
     invalidGrant,
     otherErrors,
     fileIntact: fileOk,
+    fileMB: Number((Buffer.byteLength(text) / 1024 / 1024).toFixed(1)),
+    takeovers,
     services: {
       durationMs: ACCESS_MS,
       accessTokenCalls: calls,
@@ -111,11 +123,13 @@ try {
   console.log(`multi-process refresh benchmark (dev server, 2 s access tokens, rotating refresh tokens)
   forced refreshes : ${PROCESSES} processes x ${REFRESHES} = ${rotations} rotations in ${result.seconds} s
                      -> ${result.refreshesPerSecond} refreshes/s, ${result.tokenRequestsPerRotation} token requests per rotation
-                     invalid_grant: ${invalidGrant}, other errors: ${otherErrors}, file intact: ${fileOk}
+                     invalid_grant: ${invalidGrant}, other errors: ${otherErrors}, file intact: ${fileOk} (${result.fileMB} MB)
+                     locks taken over from a live holder: ${takeovers}
   long-lived       : ${PROCESSES} processes x ${ACCESS_MS} ms, ${calls} accessToken() calls
                      ${serviceRequests} token requests (${refreshed} refreshed, ${adopted} adopted another process's token), errors: ${serviceErrors}`);
   console.log(JSON.stringify(result));
-  if (invalidGrant > 0 || otherErrors > 0 || serviceErrors > 0 || !fileOk) process.exitCode = 1;
+  if (invalidGrant > 0 || otherErrors > 0 || serviceErrors > 0 || takeovers > 0 || !fileOk)
+    process.exitCode = 1;
 } finally {
   await server.close();
   rmSync(dir, { recursive: true, force: true });

@@ -55,6 +55,10 @@ export const ERROR_CODES = {
     meaning: 'A profile of that name points to another endpoint (register --force replaces it).',
   },
   config_unreadable: { category: 'config', meaning: 'The config file exists but cannot be read.' },
+  config_not_regular_file: {
+    category: 'config',
+    meaning: 'The config file is not a regular file (a folder, a FIFO, a device): refused before reading.',
+  },
   config_not_writable: { category: 'config', meaning: 'The config file or its folder cannot be written.' },
   config_syntax: { category: 'config', meaning: 'A line of the config file is not valid INI.' },
   config_missing_section_header: {

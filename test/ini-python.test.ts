@@ -2,10 +2,15 @@
  * Our INI layer against the real thing: python3's configparser reads the same bytes (one python process
  * per batch) and both sides must see the same sections, keys, raw and interpolated values, and errors.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IniDocument } from '../src/config/ini.js';
+import { resolveConfig } from '../src/config/resolve.js';
 import { ConfigError } from '../src/errors.js';
+import { ReferenceIniDocument } from './helpers/ini-reference.js';
 import {
   type PyOp,
   pythonRead,
@@ -209,6 +214,43 @@ describe('configparser parity: fixed corpus', () => {
     });
     // Plain 'utf-8' python refuses the BOM; we deliberately accept it (see report).
     expect(pythonRead(texts, 'utf-8')[0]).toMatchObject({ ok: false, error: 'MissingSectionHeaderError' });
+  });
+});
+
+describe('configparser parity: a broken % only fails the key that is read', () => {
+  it('resolveConfig reads every key of a profile like python reads it key by key', () => {
+    const files: [string, string][] = [
+      [
+        '__default',
+        '[__default]\ndhcore_endpoint = https://h.example\ndhcore_access_token = at\nnote = 100%\nother = ok %% fine\nref = %(dhcore_endpoint)s/x\nbad = %(missing)s\nopen = %(dhcore_endpoint\n',
+      ],
+      [
+        'p',
+        '[DEFAULT]\nshared = 50%\nbase = https://d.example\n[p]\ndhcore_endpoint = %(base)s\nown = %(shared)s and more\nfine = %(base)s/api\n',
+      ],
+    ];
+    const dir = mkdtempSync(join(tmpdir(), 'dhcore-lazy-'));
+    try {
+      const py = pythonRead(files.map(([, text]) => text));
+      files.forEach(([profile, text], i) => {
+        const r = py[i]!;
+        if (!r.ok) throw new Error(`python could not read case ${i}`);
+        const file = join(dir, `${i}.ini`);
+        writeFileSync(file, text);
+        const cfg = resolveConfig({ env: {}, configFile: file, profile });
+        const rows = r.data.find(([name]) => name === profile)![2];
+        expect(rows.some(([, v]) => 'error' in v)).toBe(true);
+        for (const [key, v] of rows) {
+          if ('value' in v) expect(cfg.get(key), `case ${i} key ${key}`).toBe(v.value);
+          else
+            expect(() => cfg.get(key), `case ${i} key ${key}`).toThrow(
+              expect.objectContaining({ code: 'config_interpolation' }),
+            );
+        }
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -467,6 +509,123 @@ describe(`configparser parity: generated files ${note}`, () => {
         if (!touched.has(name)) expect(doc.toString(), `${ctx}: block of [${name}]`).toContain(block);
       }
     });
+  });
+
+  it('200 random batches: update() writes what set()/delete() one by one write; python reads it like the model', () => {
+    const batchArb = fc.record({
+      gen: fileArb,
+      section: sectionForEdit,
+      sets: fc.uniqueArray(fc.tuple(pick(...KEYS, 'fresh', 'aws_x', 'Fresh2'), editValue), {
+        maxLength: 5,
+        selector: ([k]) => k.toLowerCase(),
+      }),
+      deletes: fc.uniqueArray(pick(...KEYS), { maxLength: 3, selector: (k) => k.toLowerCase() }),
+    });
+    const docs: IniDocument[] = [];
+    let refused = 0;
+    for (const { gen, section, sets, deletes: dels } of fc.sample(batchArb, {
+      numRuns: 200,
+      seed: SEED + 4,
+    })) {
+      const setKeys = new Set(sets.map(([k]) => k.toLowerCase()));
+      const deletes = dels.filter((k) => !setKeys.has(k.toLowerCase()));
+      let one: IniDocument;
+      let batch: IniDocument;
+      try {
+        one = IniDocument.parse(gen.text);
+        batch = IniDocument.parse(gen.text);
+      } catch {
+        continue;
+      }
+      const ctx = `${JSON.stringify(gen.text)} [${section}] set ${JSON.stringify(sets)} delete ${JSON.stringify(deletes)}`;
+      let failed: unknown;
+      try {
+        for (const [k, v] of sets) one.set(section, k, v);
+        for (const k of deletes) one.delete(section, k);
+      } catch (err) {
+        failed = err;
+      }
+      const change = { set: Object.fromEntries(sets), delete: deletes };
+      if (failed) {
+        expect(failed, ctx).toMatchObject({ code: 'config_invalid_value' });
+        expect(() => batch.update(section, change), ctx).toThrow(
+          expect.objectContaining({ code: 'config_invalid_value' }),
+        );
+        expect(batch.toString(), `${ctx}: a refused batch changes nothing`).toBe(gen.text);
+        refused++;
+        continue;
+      }
+      batch.update(section, change);
+      expect(batch.toString(), ctx).toBe(one.toString());
+      docs.push(batch);
+    }
+    expect(docs.length).toBeGreaterThan(120);
+    expect(refused).toBeGreaterThan(0);
+    const py = pythonRead(docs.map((d) => d.toString()));
+    docs.forEach((doc, i) => {
+      expect(readDoc(doc), JSON.stringify(doc.toString())).toEqual(py[i]);
+    });
+  });
+
+  it('300 random edit sequences (batches too) write exactly what the previous, re-scanning model writes', () => {
+    const batchOp = fc
+      .tuple(
+        sectionForEdit,
+        fc.uniqueArray(fc.tuple(pick(...KEYS, 'fresh', 'aws_x'), editValue), {
+          maxLength: 4,
+          selector: ([k]) => k.toLowerCase(),
+        }),
+        fc.uniqueArray(pick(...KEYS), { maxLength: 2, selector: (k) => k.toLowerCase() }),
+      )
+      .map(([section, sets, dels]) => {
+        const keys = new Set(sets.map(([k]) => k.toLowerCase()));
+        return ['batch' as const, section, sets, dels.filter((k) => !keys.has(k.toLowerCase()))] as const;
+      });
+    const anyOp = fc.oneof({ weight: 4, arbitrary: opArb }, { weight: 1, arbitrary: batchOp });
+    const cases = fc.sample(fc.tuple(fileArb, fc.array(anyOp, { minLength: 1, maxLength: 8 })), {
+      numRuns: 300,
+      seed: SEED + 5,
+    });
+    let compared = 0;
+    for (const [gen, ops] of cases) {
+      let fast: IniDocument;
+      let ref: ReferenceIniDocument;
+      try {
+        fast = IniDocument.parse(gen.text);
+        ref = ReferenceIniDocument.parse(gen.text);
+      } catch {
+        continue;
+      }
+      const done: unknown[] = [];
+      for (const op of ops) {
+        done.push(op);
+        const ctx = `${JSON.stringify(gen.text)} + ${JSON.stringify(done)}`;
+        const run = (doc: IniDocument | ReferenceIniDocument): unknown => {
+          try {
+            if (op[0] === 'set') doc.set(op[1], op[2], op[3]);
+            else if (op[0] === 'delete') doc.delete(op[1], op[2]);
+            else if (op[0] === 'add') doc.addSection(op[1]);
+            else if (op[0] === 'remove') doc.removeSection(op[1]);
+            else if (doc instanceof IniDocument)
+              doc.update(op[1], { set: Object.fromEntries(op[2]), delete: op[3] });
+            else {
+              // The reference has no batch: refuse up front like update() does, then one by one.
+              for (const [k, v] of op[2]) ReferenceIniDocument.parse('').set('x', k, v);
+              for (const [k, v] of op[2]) doc.set(op[1], k, v);
+              for (const k of op[3]) doc.delete(op[1], k);
+            }
+          } catch (err) {
+            return (err as { code?: string }).code ?? err;
+          }
+          return undefined;
+        };
+        expect(run(fast), ctx).toEqual(run(ref));
+        expect(fast.toString(), ctx).toBe(ref.toString());
+        compared++;
+      }
+      expect(readDoc(fast)).toEqual(readDoc(IniDocument.parse(fast.toString())));
+    }
+    expect(compared).toBeGreaterThan(1000);
   });
 
   it('reads what python writes after 100 random operation sequences like python', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IniDocument } from '../src/config/ini.js';
 import { ConfigError } from '../src/errors.js';
+import { ReferenceIniDocument } from './helpers/ini-reference.js';
 
 const parse = (text: string) => IniDocument.parse(text, '/home/u/.dhcore.ini');
 
@@ -326,5 +327,64 @@ describe('editing keeps every untouched byte', () => {
     expect(doc.get('b', 'mixedkey')).toBe('v:=#;%(x)s%%');
     expect(doc.toString()).toContain('mixedkey = v:=#;%%(x)s%%%%\n');
     expect(parse(doc.toString()).get('b', 'MIXEDKEY')).toBe('v:=#;%(x)s%%');
+  });
+});
+
+describe('edits of a big file: one batch, the same text as the re-scanning reference', () => {
+  const big = (n: number) => {
+    const lines = ['# big', '[DEFAULT]', 'base = https://h', '', '[small]', 'k = v', '', '[big]'];
+    for (let i = 0; i < n; i++)
+      lines.push(i % 97 === 0 ? `  key_${i} = v${i}\n    more ${i}` : `key_${i} = v${i}`);
+    lines.push('', '[after]', 'x = 1');
+    return `${lines.join('\n')}\n`;
+  };
+  const change = {
+    set: {
+      key_10: 'ten',
+      key_9700: 'multi\nline',
+      key_19999: '%(base)s/x',
+      dhcore_access_token: 'at',
+      dhcore_refresh_token: 'rt',
+    },
+    delete: ['key_500', 'key_0', 'missing'],
+  };
+
+  it('update() on a 20 000-key section writes what set()/delete() one by one write in the old model', () => {
+    const text = big(20_000);
+    const fast = parse(text);
+    const ref = ReferenceIniDocument.parse(text, '/home/u/.dhcore.ini');
+    fast.update('big', change);
+    for (const [k, v] of Object.entries(change.set)) ref.set('big', k, v);
+    for (const k of change.delete) ref.delete('big', k);
+    expect(fast.toString()).toBe(ref.toString());
+    // The index after the edit reads like a fresh parse.
+    const fresh = parse(fast.toString());
+    for (const k of [
+      'key_10',
+      'key_9700',
+      'key_19999',
+      'key_19998',
+      'key_1',
+      'dhcore_refresh_token',
+      'base',
+    ]) {
+      expect(fast.get('big', k)).toBe(fresh.get('big', k));
+    }
+    expect(fast.get('big', 'key_19999')).toBe('%(base)s/x'); // written as %%(base)s
+    expect(fast.get('big', 'key_500')).toBeUndefined();
+    expect(fast.ownKeys('big')).toEqual(fresh.ownKeys('big'));
+    // And a second save (keys now in the middle of the section) as well.
+    fast.update('big', { set: { dhcore_access_token: 'at2', key_5: 'five' } });
+    ref.set('big', 'dhcore_access_token', 'at2');
+    ref.set('big', 'key_5', 'five');
+    expect(fast.toString()).toBe(ref.toString());
+    expect(Buffer.compare(fast.toBytes(), Buffer.from(ref.toString()))).toBe(0);
+  });
+
+  it('a duplicate key deep in a big section is still reported at its line', () => {
+    const text = big(6000).replace('key_5000 = v5000', 'KEY_17 = again');
+    const err = parseError(text);
+    expect(err.code).toBe('config_duplicate_key');
+    expect(err.line).toBe(text.split('\n').indexOf('KEY_17 = again') + 1);
   });
 });

@@ -237,9 +237,16 @@ describe('bad input', () => {
   it('an unreadable config file is a typed error naming the file', () => {
     const dir = join(home().home, 'a-directory.ini');
     mkdirSync(dir);
-    const err = expectConfigError(() => resolveConfig({ configFile: dir, env: {} }), 'config_unreadable');
+    const err = expectConfigError(
+      () => resolveConfig({ configFile: dir, env: {} }),
+      'config_not_regular_file',
+    );
     expect(err.message).toContain(dir);
     expect(err.file).toBe(dir);
+    const below = join(writeConfig('[__default]\n'), 'x.ini'); // a path through a regular file: ENOTDIR
+    const err2 = expectConfigError(() => resolveConfig({ configFile: below, env: {} }), 'config_unreadable');
+    expect(err2.message).toContain(below);
+    expect(err2.file).toBe(below);
   });
 
   it('a syntax error names the file and line, and the file is left as it was', () => {

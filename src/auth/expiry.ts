@@ -1,5 +1,5 @@
 /**
- * Token lifetime arithmetic (docs/ARCHITECTURE.md, "Token lifecycle"), pure and clock-injected so it can be tested exactly.
+ * Token lifetime arithmetic (DESIGN §5), pure and clock-injected so it can be tested exactly.
  *
  * - Lifetime = `expires_in` at issuance, else `exp − iat` of a JWT access token.
  * - Refresh window = min(300 s, lifetime / 2): a token is refreshed once less than that is left, so a
@@ -11,6 +11,19 @@
 
 /** Upper bound of the refresh-ahead window, in milliseconds. */
 export const MAX_REFRESH_WINDOW_MS = 300_000;
+
+/**
+ * The last instant we store: 9999-12-31T23:59:59.999Z. Later ones have no RFC 3339 form (and no Python
+ * `datetime`), and past ±8.64e15 ms `Date` throws "Invalid time value" — a server answering
+ * `expires_in: 1e13` must not make us drop the refresh token it just rotated.
+ */
+export const MAX_INSTANT_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** An instant within [1970-01-01, {@link MAX_INSTANT_MS}]; NaN counts as the earliest (already expired). */
+function clampInstant(ms: number): number {
+  if (!(ms > 0)) return 0;
+  return Math.min(ms, MAX_INSTANT_MS);
+}
 
 /** When a token stops being usable and when to refresh it (epoch milliseconds). */
 export interface TokenTimes {
@@ -57,13 +70,16 @@ export function timesAtIssuance(
 ): TokenTimes {
   if (expiresIn !== undefined && Number.isFinite(expiresIn) && expiresIn > 0) {
     const lifetime = expiresIn * 1000;
-    const expiresAtMs = nowMs + lifetime;
-    return { expiresAtMs, refreshAtMs: expiresAtMs - refreshWindowMs(lifetime) };
+    const expiresAtMs = clampInstant(nowMs + lifetime);
+    return { expiresAtMs, refreshAtMs: clampInstant(expiresAtMs - refreshWindowMs(lifetime)) };
   }
   const { exp } = jwtTimes(accessToken);
   if (exp === undefined) return { expiresAtMs: undefined, refreshAtMs: undefined };
-  const expiresAtMs = exp * 1000;
-  return { expiresAtMs, refreshAtMs: expiresAtMs - refreshWindowMs(jwtLifetimeMs(accessToken)) };
+  const expiresAtMs = clampInstant(exp * 1000);
+  return {
+    expiresAtMs,
+    refreshAtMs: clampInstant(expiresAtMs - refreshWindowMs(jwtLifetimeMs(accessToken))),
+  };
 }
 
 /** Stored expiry and the JWT's own `exp` further apart than this: the stored one describes another token. */
@@ -83,24 +99,33 @@ export function timesFromStored(
 ): TokenTimes {
   let expiresAtMs = parseInstant(expiresAt);
   const { exp } = jwtTimes(accessToken);
-  const jwtExpMs = exp !== undefined ? exp * 1000 : undefined;
+  const jwtExpMs = exp !== undefined ? clampInstant(exp * 1000) : undefined;
   if (
     jwtExpMs !== undefined &&
     (expiresAtMs === undefined || Math.abs(expiresAtMs - jwtExpMs) > EXPIRY_DISAGREEMENT_MS)
   ) {
     const stale = expiresAtMs !== undefined;
     expiresAtMs = jwtExpMs;
-    if (stale) return { expiresAtMs, refreshAtMs: expiresAtMs - refreshWindowMs(jwtLifetimeMs(accessToken)) };
+    // The stored keys describe another token (another tool replaced it): its refresh moment does not apply.
+    if (stale) {
+      return {
+        expiresAtMs,
+        refreshAtMs: clampInstant(expiresAtMs - refreshWindowMs(jwtLifetimeMs(accessToken))),
+      };
+    }
   }
   if (expiresAtMs === undefined) return { expiresAtMs: undefined, refreshAtMs: undefined };
   const stored = parseInstant(refreshAt);
   if (stored !== undefined && stored <= expiresAtMs) return { expiresAtMs, refreshAtMs: stored };
-  return { expiresAtMs, refreshAtMs: expiresAtMs - refreshWindowMs(jwtLifetimeMs(accessToken)) };
+  return {
+    expiresAtMs,
+    refreshAtMs: clampInstant(expiresAtMs - refreshWindowMs(jwtLifetimeMs(accessToken))),
+  };
 }
 
-/** RFC 3339 UTC with milliseconds, e.g. `2025-05-01T10:00:00.000Z`. */
+/** RFC 3339 UTC with milliseconds, e.g. `2025-05-01T10:00:00.000Z`; out-of-range instants are clamped. */
 export function formatInstant(ms: number): string {
-  return new Date(ms).toISOString();
+  return new Date(clampInstant(ms)).toISOString();
 }
 
 /**
@@ -114,10 +139,10 @@ export function parseInstant(value: string | undefined): number | undefined {
   if (/^\d+(\.\d+)?$/.test(v)) {
     const n = Number(v);
     // Epoch seconds (10 digits today); treat 13-digit values as milliseconds.
-    return n > 1e11 ? n : n * 1000;
+    return clampInstant(n > 1e11 ? n : n * 1000);
   }
   if (!/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(v)) return undefined;
   const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(v);
   const ms = Date.parse(hasZone ? v.replace(' ', 'T') : `${v.replace(' ', 'T')}Z`);
-  return Number.isNaN(ms) ? undefined : ms;
+  return Number.isNaN(ms) ? undefined : clampInstant(ms);
 }

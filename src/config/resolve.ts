@@ -2,6 +2,7 @@ import { ConfigError } from '../errors.js';
 import { redactRecord, redactUrl } from '../redact.js';
 import { rememberSecret } from '../secrets.js';
 import { warnOnce } from '../warnings.js';
+import { readConfigSync } from './config-path.js';
 import { suggestEndpoint } from './endpoint.js';
 import { IniDocument } from './ini.js';
 import {
@@ -29,7 +30,6 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 // `import … from 'node:fs'` builds the whole ESM namespace of fs (≈2–4 ms of cold start, ≈1 ms for util);
 // process.getBuiltinModule() does not. The same holds in the other modules on the `createClient()` path.
-const { readFileSync } = process.getBuiltinModule('node:fs');
 const { inspect } = process.getBuiltinModule('node:util');
 
 const CONFIG_FILE_KEYS = new Set(CONFIG_KEYS.map((k) => k.toLowerCase()));
@@ -37,19 +37,21 @@ const CONFIG_FILE_KEYS = new Set(CONFIG_KEYS.map((k) => k.toLowerCase()));
 const CREDENTIAL_FILE_KEYS = [...CREDENTIAL_KEYS, ...STORE_KEYS].map((k) => k.toLowerCase());
 
 /**
- * The config file, parsed; `null` when it does not exist (a missing file is not an error). A file that
+ * The config file, parsed; `null` when it does not exist (a missing file is not an error). Anything but
+ * a regular file (a FIFO, a device …) is refused with ConfigError `config_not_regular_file`. A file that
  * holds secrets and is readable by other users is reported (once per process).
  */
 export function readConfigDocument(file: string, env: Env = process.env): IniDocument | null {
-  let text: string;
+  let content: string | Buffer | null;
   try {
-    text = readFileSync(file, 'utf8');
+    content = readConfigSync(file);
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return null;
     throw unreadableError(file, code, env, err);
   }
-  const doc = IniDocument.parse(text, file);
+  if (content === null) return null;
+  const doc = IniDocument.fromBytes(content, file);
   warnIfReadableByOthers(file, doc);
   return doc;
 }
@@ -86,12 +88,14 @@ export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
   const configFile = configFileFrom(opts.configFile, env);
   const doc = readConfigDocument(configFile, env);
   const { profile, origin } = chooseProfile(opts.profile, env, doc?.get('DEFAULT', CURRENT_ENVIRONMENT_KEY));
-  const fileValues = profileValues(doc, profile);
+  const fromFile = readProfile(doc, profile);
 
   const values: Record<string, string> = {};
   const sources: Record<string, ValueSource> = {};
+  // A file key whose interpolation fails still takes its place in the precedence; reading it throws.
+  const unreadable = new Map<string, ConfigError>();
   const put = (key: string, value: string | undefined, source: ValueSource) => {
-    if (value === undefined || value === '' || key in values) return;
+    if (value === undefined || value === '' || key in values || unreadable.has(key)) return;
     values[key] = value;
     sources[key] = source;
   };
@@ -99,7 +103,13 @@ export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
   const overrides = lowerKeys(opts.overrides ?? {});
   for (const [key, value] of Object.entries(overrides)) put(key, value, 'option');
   for (const key of CONFIG_FILE_KEYS) put(key, envValue(env, key), 'env');
-  for (const [key, value] of Object.entries(fileValues ?? {})) put(key, value, 'file');
+  const file = fromFile?.values ?? {};
+  for (const key of Object.keys(file)) put(key, file[key], 'file');
+  for (const [key, err] of fromFile?.unreadable ?? []) {
+    if (key in values) continue;
+    unreadable.set(key, err);
+    sources[key] = 'file';
+  }
   for (const key of CREDENTIAL_FILE_KEYS) put(key, envValue(env, key), 'env');
 
   for (const key of URL_KEYS) {
@@ -115,12 +125,14 @@ export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
     values[key] = unwrapped;
   }
 
-  if (fileValues === undefined && origin !== 'default' && doc && values.dhcore_endpoint === undefined) {
+  if (fromFile === undefined && origin !== 'default' && doc && values.dhcore_endpoint === undefined) {
     throw unknownProfileError(profile, configFile, doc.sections(), {
       origin,
       fix: `Use one of them with -e/--env, or run 'dhcore register <endpoint> -e ${profile}'`,
     });
   }
+  const brokenEndpoint = unreadable.get('dhcore_endpoint');
+  if (brokenEndpoint) throw brokenEndpoint;
   // Server answers quoted in errors and logs are cleaned of every secret this process knows.
   for (const [key, value] of Object.entries(values)) if (isSecretKey(key)) rememberSecret(value);
   const endpoint = validateEndpoint(values.dhcore_endpoint, sources.dhcore_endpoint, configFile, profile, {
@@ -133,9 +145,10 @@ export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
     profile,
     configFile,
     doc !== null,
-    fileValues !== undefined,
+    fromFile !== undefined,
     endpoint,
     values,
+    unreadable,
     sources,
   );
 }
@@ -150,13 +163,77 @@ export function chooseAuthMethod(get: (key: string) => string | undefined): Auth
   return 'none';
 }
 
-/** A profile's values (with `[DEFAULT]` inherited, without `current_environment`); undefined if it has no section. */
-export function profileValues(doc: IniDocument | null, profile: string): Record<string, string> | undefined {
+/** A profile as read: the values that could be read, and why each other key could not be. */
+export interface ProfileRead {
+  values: Record<string, string>;
+  /** Keys whose `%` interpolation fails (ConfigError `config_interpolation`, naming key and line). */
+  unreadable: Map<string, ConfigError>;
+}
+
+/**
+ * A profile's keys (with `[DEFAULT]` inherited, without `current_environment`), each interpolated on its
+ * own: like Python, a broken `%` in one key (`note = 100%`) only fails a read of that key, not the whole
+ * profile. Undefined if the file has no such section.
+ */
+export function readProfile(doc: IniDocument | null, profile: string): ProfileRead | undefined {
   if (!doc?.hasSection(profile)) return undefined;
-  const items = doc.items(profile);
-  // current_environment lives in [DEFAULT] and is inherited by every section; it is not a profile key.
-  delete items[CURRENT_ENVIRONMENT_KEY];
-  return items;
+  const values: Record<string, string> = {};
+  const unreadable = new Map<string, ConfigError>();
+  doc.forEach(profile, (key, read) => {
+    // current_environment lives in [DEFAULT] and is inherited by every section; it is not a profile key.
+    if (key === CURRENT_ENVIRONMENT_KEY) return;
+    try {
+      // An own property even for a key named '__proto__'.
+      Object.defineProperty(values, key, {
+        value: read(),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } catch (err) {
+      if (!(err instanceof ConfigError) || err.code !== 'config_interpolation') throw err;
+      unreadable.set(key, err);
+    }
+  });
+  return { values, unreadable };
+}
+
+/**
+ * The readable values of a profile (as {@link profileValues}, `{}` without the section) as a read-only
+ * object that reads a key from the document only when it is looked up; enumerating it reads them all.
+ */
+export function profileView(doc: IniDocument, profile: string): Record<string, string> {
+  if (!doc.hasSection(profile)) return {};
+  const read = (key: string | symbol): string | undefined => {
+    if (typeof key !== 'string' || key === CURRENT_ENVIRONMENT_KEY || key !== key.toLowerCase())
+      return undefined;
+    try {
+      return doc.get(profile, key);
+    } catch (err) {
+      if (err instanceof ConfigError && err.code === 'config_interpolation') return undefined;
+      throw err;
+    }
+  };
+  const refuse = () => false;
+  return new Proxy({} as Record<string, string>, {
+    get: (_t, key) => read(key),
+    has: (_t, key) => read(key) !== undefined,
+    ownKeys: () => doc.keys(profile).filter((k) => read(k) !== undefined),
+    getOwnPropertyDescriptor: (_t, key) => {
+      const value = read(key);
+      return value === undefined
+        ? undefined
+        : { value, writable: false, enumerable: true, configurable: true };
+    },
+    set: refuse,
+    defineProperty: refuse,
+    deleteProperty: refuse,
+  });
+}
+
+/** The readable values of a profile (see {@link readProfile}); undefined if it has no section. */
+export function profileValues(doc: IniDocument | null, profile: string): Record<string, string> | undefined {
+  return readProfile(doc, profile)?.values;
 }
 
 function envValue(env: Env, fileKey: string): string | undefined {
@@ -239,6 +316,7 @@ function missingEndpointError(
 /** Immutable resolution result. Secret values live in a private field so they never show up when printed. */
 class Resolution implements ResolvedConfig {
   readonly #values: Readonly<Record<string, string>>;
+  readonly #unreadable: ReadonlyMap<string, ConfigError>;
   readonly authMethod: AuthMethod;
   readonly issuer: string;
   readonly clientId: string | undefined;
@@ -252,19 +330,24 @@ class Resolution implements ResolvedConfig {
     readonly inFile: boolean,
     readonly endpoint: string,
     values: Record<string, string>,
+    unreadable: ReadonlyMap<string, ConfigError>,
     readonly sources: Readonly<Record<string, ValueSource>>,
   ) {
     this.#values = Object.freeze(values);
+    this.#unreadable = unreadable;
     Object.freeze(sources);
-    this.authMethod = chooseAuthMethod((k) => this.#values[k]);
-    this.issuer = values.dhcore_issuer ?? endpoint;
-    this.clientId = values.dhcore_client_id;
-    this.tokenEndpoint = values.oauth2_token_endpoint;
-    this.expiresAt = values.dhcore_expires_at;
+    this.authMethod = chooseAuthMethod((k) => this.get(k));
+    this.issuer = this.get('dhcore_issuer') ?? endpoint;
+    this.clientId = this.get('dhcore_client_id');
+    this.tokenEndpoint = this.get('oauth2_token_endpoint');
+    this.expiresAt = this.get('dhcore_expires_at');
   }
 
   get(key: string): string | undefined {
-    return this.#values[key.toLowerCase()];
+    const k = key.toLowerCase();
+    const broken = this.#unreadable.get(k);
+    if (broken) throw broken;
+    return Object.hasOwn(this.#values, k) ? this.#values[k] : undefined;
   }
 
   keys(): string[] {
@@ -272,6 +355,9 @@ class Resolution implements ResolvedConfig {
   }
 
   values(): Record<string, string> {
+    for (const err of this.#unreadable.values()) {
+      warnOnce(`DHCORE_UNREADABLE_KEY:${err.message}`, `${err.message}; it is left out.`);
+    }
     return { ...this.#values };
   }
 

@@ -39,10 +39,14 @@ export interface ResolvedConfig {
   readonly expiresAt: string | undefined;
   /** Lower-case key → where its value came from. */
   readonly sources: Readonly<Record<string, ValueSource>>;
-  /** Value of a key in either spelling (`DHCORE_ACCESS_TOKEN` / `dhcore_access_token`), incl. unknown keys like `aws_*`. */
+  /**
+   * Value of a key in either spelling (`DHCORE_ACCESS_TOKEN` / `dhcore_access_token`), incl. unknown keys
+   * like `aws_*`. Throws `ConfigError` `config_interpolation` (naming key and line) for a file value
+   * whose `%` interpolation fails (`note = 100%`): like Python, only reading that key fails.
+   */
   get(key: string): string | undefined;
-  /** Lower-case names of all keys that have a value. */
+  /** Lower-case names of all keys that have a readable value. */
   keys(): string[];
-  /** Plain object of every key → value. Contains secrets: never log it. */
+  /** Plain object of every readable key → value (unreadable ones are left out, warned once). Contains secrets: never log it. */
   values(): Record<string, string>;
 }

@@ -40,7 +40,7 @@ function tempPrefix(file: string): string {
 
 export async function writeFileAtomic(
   file: string,
-  text: string,
+  text: string | Uint8Array,
   opts: WriteOptions = {},
 ): Promise<WriteMethod> {
   const mode = opts.mode ?? 0o600;
@@ -82,8 +82,8 @@ export async function writeFileAtomic(
  * off what is left of a longer old content, fsync. Not atomic for a process killed half-way, which is why
  * it is only the fallback.
  */
-async function rewriteInPlace(file: string, text: string, mode: number): Promise<void> {
-  const data = Buffer.from(text, 'utf8');
+async function rewriteInPlace(file: string, text: string | Uint8Array, mode: number): Promise<void> {
+  const data = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
   const handle = await fsp.open(file, 'r+');
   try {
     await handle.chmod(mode).catch(() => {});

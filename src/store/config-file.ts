@@ -6,6 +6,7 @@
  * written is a `ConfigError`, because the requested change did not happen.
  */
 import { promises as fsp } from 'node:fs';
+import { checkConfigPath } from '../config/config-path.js';
 import { IniDocument } from '../config/ini.js';
 import { readConfigDocument } from '../config/resolve.js';
 import { ConfigError, DHCoreError } from '../errors.js';
@@ -18,6 +19,8 @@ export async function editConfigFile<T>(file: string, edit: (doc: IniDocument) =
       `Cannot write ${file} (${code ?? 'error'}): make it and its folder writable (chmod u+w), or choose another file with --config.`,
       { file },
     );
+  // Before the lock: a FIFO or device must not even get a `.lock` folder beside it.
+  checkConfigPath(file);
   // Loaded on use: programs that only read the file never pay for the lock or node:crypto.
   const [{ LockUnavailableError, withFileLock }, { writeFileAtomic }] = await Promise.all([
     import('./lock.js'),
@@ -41,7 +44,7 @@ export async function editConfigFile<T>(file: string, edit: (doc: IniDocument) =
             );
           }
           try {
-            await writeFileAtomic(lease.path, doc.toString(), { log: debugLog });
+            await writeFileAtomic(lease.path, doc.toBytes(), { log: debugLog });
           } catch (err) {
             throw notWritable((err as NodeJS.ErrnoException).code);
           }

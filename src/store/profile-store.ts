@@ -17,9 +17,10 @@
  *
  * `storage: 'memory'` never touches the file at all (values live in the process only).
  */
+import { checkConfigPath, readConfigSync } from '../config/config-path.js';
 import { IniDocument } from '../config/ini.js';
 import { warnIfReadableByOthers } from '../config/permissions.js';
-import { profileValues } from '../config/resolve.js';
+import { profileValues, profileView } from '../config/resolve.js';
 import { ConfigError } from '../errors.js';
 import { warnOnce } from '../warnings.js';
 import { debugLog } from './debug.js';
@@ -129,6 +130,8 @@ export class ProfileStore {
     fn: (current: ProfileValues, on: OnDisk) => Promise<{ result: T; change?: ProfileChange | undefined }>,
   ): Promise<UpdateResult<T>> {
     if (this.mode === 'memory') return this.#updateInMemory(fn);
+    // Before the lock: a FIFO or device must not even get a `.lock` folder beside it.
+    checkConfigPath(this.file);
     // proper-lockfile is loaded on the first write only: reading a valid saved token needs no lock.
     const { LockUnavailableError, withFileLock } = await import('./lock.js');
     try {
@@ -145,8 +148,9 @@ export class ProfileStore {
     lease: LockLease,
   ): Promise<UpdateResult<T>> {
     const doc = (await this.#readDocument()) ?? IniDocument.empty(this.file);
-    const values = profileValues(doc, this.profile);
-    const { result, change } = await fn(this.#withOverlay(values ?? {}), { exists: values !== undefined });
+    // A view, not a copy: a profile of a million keys costs nothing until a key is read.
+    const exists = doc.hasSection(this.profile);
+    const { result, change } = await fn(this.#withOverlay(profileView(doc, this.profile)), { exists });
     if (!change || isEmpty(change)) return { result, persisted: false, inMemory: false };
     applyChange(doc, this.profile, change);
     if (await this.#fileIsReadOnly()) {
@@ -167,7 +171,7 @@ export class ProfileStore {
     try {
       // Loaded on the first write only (it pulls in node:crypto): reusing a saved token never writes.
       const { writeFileAtomic } = await import('./atomic-write.js');
-      await writeFileAtomic(lease.path, doc.toString(), { log: this.#log });
+      await writeFileAtomic(lease.path, doc.toBytes(), { log: this.#log });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (!code || !NOT_WRITABLE.has(code)) throw err;
@@ -206,10 +210,12 @@ export class ProfileStore {
   }
 
   async #readDocument(): Promise<IniDocument | null> {
-    let text: string;
+    let content: string | Buffer | null;
     try {
-      text = await fsp.readFile(this.file, 'utf8');
+      // Synchronous like the parse that follows (no Buffer the size of the file to collect).
+      content = readConfigSync(this.file);
     } catch (err) {
+      if (err instanceof ConfigError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return null;
       throw new ConfigError(
@@ -218,7 +224,8 @@ export class ProfileStore {
         { file: this.file },
       );
     }
-    const doc = IniDocument.parse(text, this.file);
+    if (content === null) return null;
+    const doc = IniDocument.fromBytes(content, this.file);
     warnIfReadableByOthers(this.file, doc);
     return doc;
   }
@@ -317,10 +324,14 @@ function isEmpty(change: ProfileChange): boolean {
   return Object.keys(change.set ?? {}).length === 0 && (change.delete ?? []).length === 0;
 }
 
-/** Apply a change to a profile section (created if needed); deletes only keys the section itself holds. */
+/**
+ * Apply a change to a profile section (created if needed); deletes only keys the section itself holds.
+ * One batch: the section is re-scanned once, not once per key.
+ */
 export function applyChange(doc: IniDocument, profile: string, change: ProfileChange): void {
-  for (const [k, v] of Object.entries(change.set ?? {})) doc.set(profile, k.toLowerCase(), v);
-  for (const k of change.delete ?? []) doc.delete(profile, k.toLowerCase());
+  const set: Record<string, string> = {};
+  for (const [k, v] of Object.entries(change.set ?? {})) set[k.toLowerCase()] = v;
+  doc.update(profile, { set, delete: (change.delete ?? []).map((k) => k.toLowerCase()) });
 }
 
 /** Serializes in-memory updates per file+profile (the file lock does it for file updates). */
