@@ -32,7 +32,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DIST, tempDir } from './lib/util.mjs';
+import { BUILD, tempDir } from './lib/util.mjs';
 
 const MB = 1024 * 1024;
 
@@ -52,8 +52,8 @@ const CHANGE = {
 
 async function child(mode, file, profile) {
   // Modules first, so neither the time nor the memory growth counts loading them.
-  const { ProfileStore } = await import(join(DIST, 'store/profile-store.js'));
-  const { resolveConfig } = await import(join(DIST, 'config/resolve.js'));
+  const { ProfileStore } = await import(join(BUILD, 'store/profile-store.js'));
+  const { resolveConfig } = await import(join(BUILD, 'config/resolve.js'));
   const before = process.memoryUsage().rss;
   const t0 = performance.now();
   if (mode === 'raw') {

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DIST = join(ROOT, 'dist');
+/** Every module of src/, compiled one to one (npm run build): for benchmarks that drive internals. */
+export const BUILD = join(ROOT, 'build');
 
 /** `dhcore dev-server` as a child process (its CPU is not the client's); resolves with its ready line. */
 export async function startDevServerChild({ accessTokenTtl = 3600 } = {}) {
