@@ -128,7 +128,7 @@ export function mapOAuthError(err: unknown, what: string, rawUrl: string): DHCor
     const desc = typeof err.error_description === 'string' ? `: ${redactExcerpt(err.error_description)}` : '';
     const hint = err.error === 'invalid_client' ? ' Check DHCORE_CLIENT_ID.' : '';
     // The `error` field is the server's choice too: a code, or nothing of it reaches a terminal.
-    const code = /^[\x21-\x7e]{1,64}$/.test(err.error) ? err.error : 'unreadable error code';
+    const code = printable(err.error).slice(0, 64) || 'no error code';
     return new AuthError(
       err.error === 'invalid_grant' ? 'auth_invalid_grant' : 'auth_refused',
       `${what} refused by ${url} (${code}${desc}).${hint}`,

@@ -26,14 +26,22 @@ function kindOf(st: Stats): string {
   if (st.isCharacterDevice()) return 'a character device';
   if (st.isBlockDevice()) return 'a block device';
   if (st.isSocket()) return 'a socket';
-  if (st.isDirectory()) return 'a directory';
+  if (st.isDirectory()) return 'a folder';
   return 'not a regular file';
 }
 
-function notRegular(file: string, st: Stats): ConfigError {
+/** How the file was chosen, for the fix: "point DH_CONFIG at a file", "give --config a file", … */
+export type ChooseAnother = { from: string; choose: string };
+
+const DEFAULT_CHOICE: ChooseAnother = {
+  from: '',
+  choose: 'point DH_CONFIG (or --config) at a regular file, or a symlink to one',
+};
+
+function notRegular(file: string, st: Stats, how: ChooseAnother): ConfigError {
   return new ConfigError(
     'config_not_regular_file',
-    `Config file ${file} is ${kindOf(st)}, not a regular file: point DH_CONFIG (or --config) at a regular file, or a symlink to one.`,
+    `Config file ${file}${how.from} is ${kindOf(st)}, not a regular file: ${how.choose}.`,
     { file },
   );
 }
@@ -76,7 +84,7 @@ export function checkConfigPath(file: string): void {
     warnIfSwappable(file);
     return;
   }
-  if (!st.isFile()) throw notRegular(file, st);
+  if (!st.isFile()) throw notRegular(file, st, DEFAULT_CHOICE);
   warnIfSwappable(file);
 }
 
@@ -86,7 +94,7 @@ export function checkConfigPath(file: string): void {
  * file whose text shows U+FFFD — bytes that may not be UTF-8 — is read again as bytes, so that
  * IniDocument.fromBytes can keep them.
  */
-export function readConfigSync(file: string): string | Buffer | null {
+export function readConfigSync(file: string, how: ChooseAnother = DEFAULT_CHOICE): string | Buffer | null {
   let st: Stats;
   try {
     st = fs.statSync(file);
@@ -94,7 +102,7 @@ export function readConfigSync(file: string): string | Buffer | null {
     if (missing(err)) return null;
     throw err;
   }
-  if (!st.isFile()) throw notRegular(file, st);
+  if (!st.isFile()) throw notRegular(file, st, how);
   let fd: number;
   try {
     fd = fs.openSync(file, OPEN_FLAGS);
@@ -104,7 +112,7 @@ export function readConfigSync(file: string): string | Buffer | null {
   }
   try {
     const opened = fs.fstatSync(fd);
-    if (!opened.isFile()) throw notRegular(file, opened);
+    if (!opened.isFile()) throw notRegular(file, opened, how);
     const text = fs.readFileSync(fd, 'utf8');
     warnIfSwappable(file);
     if (!text.includes('\ufffd')) return text;

@@ -44,7 +44,7 @@ const CREDENTIAL_FILE_KEYS = [...CREDENTIAL_KEYS, ...STORE_KEYS].map((k) => k.to
 export function readConfigDocument(file: string, env: Env = process.env): IniDocument | null {
   let content: string | Buffer | null;
   try {
-    content = readConfigSync(file);
+    content = readConfigSync(file, howToChooseAnother(file, env));
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
@@ -56,8 +56,8 @@ export function readConfigDocument(file: string, env: Env = process.env): IniDoc
   return doc;
 }
 
-/** Why the file cannot be read and how to choose another, naming how it was chosen (--config, DH_CONFIG). */
-function unreadableError(file: string, code: string | undefined, env: Env, cause: unknown): ConfigError {
+/** How the file was chosen (--config, DH_CONFIG, the default) and so how to choose another. */
+function howToChooseAnother(file: string, env: Env): { from: string; choose: string } {
   const origin = configFileOrigin(file, env);
   const from = origin === 'env' ? ' (from $DH_CONFIG)' : origin === 'option' ? ' (given with --config)' : '';
   const choose =
@@ -66,6 +66,12 @@ function unreadableError(file: string, code: string | undefined, env: Env, cause
       : origin === 'option'
         ? 'give --config a file'
         : 'set DH_CONFIG (or pass --config) to use another file';
+  return { from, choose };
+}
+
+/** Why the file cannot be read and how to choose another, naming how it was chosen (--config, DH_CONFIG). */
+function unreadableError(file: string, code: string | undefined, env: Env, cause: unknown): ConfigError {
+  const { from, choose } = howToChooseAnother(file, env);
   const message =
     code === 'EISDIR'
       ? `Config file ${file}${from} is a folder, not a file: ${choose} (for example ${file.replace(/\/+$/, '')}/.dhcore.ini).`
