@@ -28,6 +28,21 @@ function patEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   });
 }
 
+/** An env-only profile standing on a fresh refresh-token family (and the token it was issued with). */
+async function refreshEnv(
+  extra: Record<string, string> = {},
+): Promise<{ env: NodeJS.ProcessEnv; refreshToken: string }> {
+  const s = server();
+  const { refreshToken } = await loginTokens(s);
+  const env = cleanEnv(home().home, {
+    DHCORE_ENDPOINT: s.endpoint,
+    DHCORE_CLIENT_ID: s.clientId,
+    DHCORE_REFRESH_TOKEN: refreshToken,
+    ...extra,
+  });
+  return { env, refreshToken };
+}
+
 describe('env-only configuration', () => {
   it('dhcore token: no config file; the next process reuses the cached token (0 token requests)', async () => {
     const before = tokenRequests();
@@ -58,13 +73,7 @@ describe('env-only configuration', () => {
   });
 
   it('an env refresh token used by two processes one after the other: rotated once each, never reused', async () => {
-    const s = server();
-    const { refreshToken } = await loginTokens(s);
-    const env = cleanEnv(home().home, {
-      DHCORE_ENDPOINT: s.endpoint,
-      DHCORE_CLIENT_ID: s.clientId,
-      DHCORE_REFRESH_TOKEN: refreshToken,
-    });
+    const { env } = await refreshEnv();
     for (let i = 0; i < 3; i++) {
       const r = await runCli(['refresh', '--json'], { env });
       expect(r.code, r.stderr).toBe(0);
@@ -76,7 +85,7 @@ describe('env-only configuration', () => {
     expect(cacheFiles()).toHaveLength(1);
 
     // A different env refresh token starts a fresh entry.
-    const other = await loginTokens(s);
+    const other = await loginTokens(server());
     const r = await runCli(['refresh'], { env: { ...env, DHCORE_REFRESH_TOKEN: other.refreshToken } });
     expect(r.code, r.stderr).toBe(0);
     expect(cacheFiles()).toHaveLength(2);
@@ -119,14 +128,7 @@ describe('env-only configuration', () => {
 
 describe('env-only configuration, at the edges', () => {
   it('a rotating env refresh token with the cache off: the CLI refuses before asking the server', async () => {
-    const s = server();
-    const { refreshToken } = await loginTokens(s);
-    const env = cleanEnv(home().home, {
-      DHCORE_ENDPOINT: s.endpoint,
-      DHCORE_CLIENT_ID: s.clientId,
-      DHCORE_REFRESH_TOKEN: refreshToken,
-      DHCORE_TOKEN_CACHE: 'off',
-    });
+    const { env } = await refreshEnv({ DHCORE_TOKEN_CACHE: 'off' });
     const before = tokenRequests();
     const r = await runCli(['refresh'], { env });
     expect(r.code, r.stderr).toBe(3);
@@ -146,13 +148,7 @@ describe('env-only configuration, at the edges', () => {
   });
 
   it('logout while a service refreshes: the cache entry is not written again', async () => {
-    const s = server();
-    const { refreshToken } = await loginTokens(s);
-    const env = cleanEnv(home().home, {
-      DHCORE_ENDPOINT: s.endpoint,
-      DHCORE_CLIENT_ID: s.clientId,
-      DHCORE_REFRESH_TOKEN: refreshToken,
-    });
+    const { env } = await refreshEnv();
     // A service (2 s tokens would be refreshed every second; here: forced refreshes) and a logout between.
     const first = await runCli(['refresh'], { env });
     expect(first.code, first.stderr).toBe(0);
