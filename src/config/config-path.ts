@@ -52,7 +52,8 @@ const missing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOEN
 function warnIfSwappable(file: string): void {
   const dirs = new Set([dirname(file)]);
   try {
-    dirs.add(dirname(fs.realpathSync(file)));
+    // The system's realpath(3): the JavaScript one stats every folder on the way, in the interpreter.
+    dirs.add(dirname(fs.realpathSync.native(file)));
   } catch {
     // Not there (yet): only its folder matters.
   }

@@ -63,6 +63,11 @@ function isWs(c: number): boolean {
 }
 
 /** Length of the leading whitespace (configparser's indentation level). */
+/** A cheap test that is true for most characters, all of which `isWs` rejects. */
+function notWs(c: number): boolean {
+  return c > 0x20 && c < 0x85;
+}
+
 function indentOf(s: string): number {
   let i = 0;
   while (i < s.length && isWs(s.charCodeAt(i))) i++;
@@ -80,13 +85,13 @@ const leadingWs = (s: string): string => s.slice(0, indentOf(s));
 
 /** Index of the first '\r' or '\n' at or after `pos` (before `limit`), else `limit`. */
 function eolIndex(text: string, pos: number, limit: number): number {
-  while (pos < limit) {
-    const c = text.charCodeAt(pos);
-    if (c === LF || c === CR) return pos;
-    pos++;
-  }
-  return limit;
+  // A regular expression, not a loop over charCodeAt: the search runs natively, and a start (which reads a
+  // file once) never runs long enough in the interpreter for V8 to compile the loop (time and megabytes).
+  EOL.lastIndex = pos;
+  const found = EOL.exec(text);
+  return found === null || found.index > limit ? limit : found.index;
 }
+const EOL = /[\r\n]/g;
 
 /** Where the next line starts, given the index of a line's terminator (or the end of the text). */
 function skipEol(text: string, eol: number): number {
@@ -97,6 +102,17 @@ function skipEol(text: string, eol: number): number {
 function isEol(c: number): boolean {
   return c === LF || c === CR;
 }
+
+/**
+ * The first `=` or `:` in `text[from, to)`, else `to`. Native searches, not a loop over charCodeAt: a start
+ * reads every line of the file once, in the interpreter, where such loops are what costs.
+ */
+function delimiterIndex(text: string, from: number, to: number): number {
+  DELIMITER.lastIndex = from;
+  const found = DELIMITER.exec(text);
+  return found === null || found.index > to ? to : found.index;
+}
+const DELIMITER = /[=:]/g;
 
 /** FNV-1a of a (lower-case) key. */
 function hashString(s: string): number {
@@ -122,12 +138,7 @@ function keyBounds(text: string, start: number): [number, number] {
   const le = eolIndex(text, start, text.length);
   let vs = start;
   while (vs < le && isWs(text.charCodeAt(vs))) vs++;
-  let d = vs;
-  while (d < le) {
-    const c = text.charCodeAt(d);
-    if (c === 61 || c === 58) break;
-    d++;
-  }
+  let d = delimiterIndex(text, vs, le);
   while (d > vs && isWs(text.charCodeAt(d - 1))) d--;
   return [vs, d];
 }
@@ -145,12 +156,7 @@ function keyAt(text: string, start: number): string {
  */
 function rawAt(text: string, start: number, end: number): string {
   let le = eolIndex(text, start, end);
-  let d = start;
-  while (d < le) {
-    const c = text.charCodeAt(d);
-    if (c === 61 || c === 58) break;
-    d++;
-  }
+  const d = delimiterIndex(text, start, le);
   const first = strip(text.slice(d + 1, le));
   let pos = skipEol(text, le);
   if (pos >= end) return first;
@@ -380,10 +386,11 @@ function scan(text: string, file: string | undefined, lineBase = 0): Block[] {
     }
     const lineStart = pos;
     pos = next;
+    // Most lines neither start nor end with whitespace: no calls then (codes 33–132 are never whitespace).
     let vs = lineStart;
-    while (vs < end && isWs(text.charCodeAt(vs))) vs++;
+    if (!notWs(text.charCodeAt(vs))) while (vs < end && isWs(text.charCodeAt(vs))) vs++;
     let ve = end;
-    while (ve > vs && isWs(text.charCodeAt(ve - 1))) ve--;
+    if (!notWs(text.charCodeAt(ve - 1))) while (ve > vs && isWs(text.charCodeAt(ve - 1))) ve--;
     const c0 = vs < ve ? text.charCodeAt(vs) : -1;
     if (c0 === 35 || c0 === 59 || vs === ve) continue; // comment, or blank (an open value gains an empty line)
     const indent = vs - lineStart;
@@ -420,12 +427,7 @@ function scan(text: string, file: string | undefined, lineBase = 0): Block[] {
         'a key appears before any [section] header (start the file with e.g. [DEFAULT] or [__default])',
       );
     }
-    let d = vs;
-    while (d < ve) {
-      const c = text.charCodeAt(d);
-      if (c === 61 || c === 58) break;
-      d++;
-    }
+    const d = delimiterIndex(text, vs, ve);
     if (d === ve) {
       syntaxLine ||= line + 1;
       continue; // configparser keeps the current key, so later indented lines still continue it

@@ -19,14 +19,14 @@ function holdsSecret(doc: IniDocument): boolean {
 
 /** Warn once when `file` holds secrets and its mode lets group or others read it. */
 export function warnIfReadableByOthers(file: string, doc: IniDocument): void {
-  if (!holdsSecret(doc)) return;
   let mode: number;
   try {
     mode = statSync(file).mode;
   } catch {
     return; // gone in the meantime: nothing to report
   }
-  if ((mode & 0o077) === 0) return;
+  // The mode first: one system call, where looking for secrets reads every key of the file.
+  if ((mode & 0o077) === 0 || !holdsSecret(doc)) return;
   warnOnce(
     `DHCORE_CONFIG_PERMISSIONS:${file}`,
     `${file} holds credentials but is readable by other users (mode ${(mode & 0o777).toString(8)}); run 'chmod 600 ${file}' (dhcore writes it with mode 600).`,

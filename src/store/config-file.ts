@@ -5,12 +5,15 @@
  * target — if anything changed. Unlike token saves there is no memory fallback: a file that cannot be
  * written is a `ConfigError`, because the requested change did not happen.
  */
-import { promises as fsp } from 'node:fs';
 import { checkConfigPath } from '../config/config-path.js';
 import { IniDocument } from '../config/ini.js';
 import { readConfigDocument } from '../config/resolve.js';
 import { ConfigError, DHCoreError } from '../errors.js';
 import { debugLog } from './debug.js';
+
+// Not `import … from 'node:fs'` (its ESM namespace loads every fs stream class at import), and `.promises`
+// only for an edit (the getter loads fs/promises and what it needs).
+const fsp = () => process.getBuiltinModule('node:fs').promises;
 
 export async function editConfigFile<T>(file: string, edit: (doc: IniDocument) => T): Promise<T> {
   const notWritable = (code: string | undefined) =>
@@ -35,7 +38,11 @@ export async function editConfigFile<T>(file: string, edit: (doc: IniDocument) =
         const text = doc.toString();
         const result = edit(doc);
         if (doc.toString() !== text || before === null) {
-          const mode = (await fsp.stat(lease.path).catch(() => undefined))?.mode;
+          const mode = (
+            await fsp()
+              .stat(lease.path)
+              .catch(() => undefined)
+          )?.mode;
           if (mode !== undefined && (mode & 0o222) === 0) throw notWritable('read-only file');
           if (!(await lease.held())) {
             throw new DHCoreError(

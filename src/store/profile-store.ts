@@ -28,7 +28,9 @@ import type { LockLease, LockOptions } from './lock.js';
 import { keyedQueue } from './queue.js';
 
 // Not `import … from 'node:fs'`: its ESM namespace costs ≈2 ms of cold start (see config/resolve.ts).
-const fsp = process.getBuiltinModule('node:fs').promises;
+// `.promises` only when a file is read or written: the getter loads fs/promises and what it needs (dir, watch,
+// readline), ≈1 ms that a start with a valid token never needs.
+const fsp = () => process.getBuiltinModule('node:fs').promises;
 
 export type StorageMode = 'file' | 'memory';
 
@@ -243,27 +245,35 @@ export class ProfileStore {
     const { dirname } = process.getBuiltinModule('node:path');
     const describe = (path: string, st: { mode: number; uid: number }, what: string) =>
       `${what} ${path} is not writable (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}, owner uid ${st.uid})`;
-    const st = await fsp.stat(target).catch(() => undefined);
+    const st = await fsp()
+      .stat(target)
+      .catch(() => undefined);
     if (st) {
       // No write bit at all is read-only on purpose, even for root.
       if (
         (st.mode & 0o222) === 0 ||
-        !(await fsp.access(target, W_OK).then(
-          () => true,
-          () => false,
-        ))
+        !(await fsp()
+          .access(target, W_OK)
+          .then(
+            () => true,
+            () => false,
+          ))
       ) {
         return describe(target, st, 'file');
       }
     }
     const dir = dirname(target);
-    const dirSt = await fsp.stat(dir).catch(() => undefined);
+    const dirSt = await fsp()
+      .stat(dir)
+      .catch(() => undefined);
     if (
       dirSt &&
-      !(await fsp.access(dir, W_OK).then(
-        () => true,
-        () => false,
-      ))
+      !(await fsp()
+        .access(dir, W_OK)
+        .then(
+          () => true,
+          () => false,
+        ))
     ) {
       return describe(dir, dirSt, 'folder');
     }
@@ -273,7 +283,7 @@ export class ProfileStore {
   /** A file without any write bit is read-only on purpose, even for root: respect it. */
   async #fileIsReadOnly(): Promise<boolean> {
     try {
-      const st = await fsp.stat(this.file);
+      const st = await fsp().stat(this.file);
       return (st.mode & 0o222) === 0;
     } catch {
       return false;
