@@ -88,8 +88,10 @@ describe('the packed tarball', () => {
     for (const f of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE']) expect(files).toContain(f);
     const allowed = [
       /^(package\.json|README\.md|CHANGELOG\.md|LICENSE)$/,
-      /^dist\/(index|dev-server\/index|cli\/main)\.js$/,
-      /^dist\/(chunks|cli-chunks)\/[\w-]+\.js$/,
+      /^dist\/(index|dev-server\/index)\.js$/,
+      /^dist\/(chunks|cli)\/[\w-]+\.js$/,
+      // The CLI's files are CommonJS (it starts without Node's ESM loader).
+      /^dist\/cli\/package\.json$/,
       /^dist\/[\w/-]+\.d\.ts$/,
     ];
     expect(files.filter((f) => !allowed.some((re) => re.test(f)))).toEqual([]);
@@ -107,15 +109,16 @@ describe('the packed tarball', () => {
       entries.every((e) => shipped.has(e)),
       entries.join(', '),
     ).toBe(true);
-    const reached = new Set<string>();
+    // Node reads the package.json of the bin's folder: it says the CLI's files are CommonJS.
+    const reached = new Set<string>([posix.join(posix.dirname(pkg.bin.dhcore as string), 'package.json')]);
     const todo = [...entries];
     while (todo.length > 0) {
       const file = todo.pop()!;
       if (reached.has(file)) continue;
       reached.add(file);
       const text = readFileSync(join(app, 'node_modules', pkg.name, file), 'utf8');
-      // static imports/exports, dynamic import(), and type imports in declarations
-      for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"](\.[^'"]+)['"]/g)) {
+      // static imports/exports, dynamic import(), require() (the CLI), and type imports in declarations
+      for (const m of text.matchAll(/(?:from\s*|import\s*\(\s*|import\s+|require\(\s*)['"`](\.[^'"`]+)['"`]/g)) {
         let target = posix.join(posix.dirname(file), m[1]!);
         if (file.endsWith('.d.ts')) target = target.replace(/\.js$/, '.d.ts');
         todo.push(target);

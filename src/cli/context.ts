@@ -7,6 +7,7 @@ import type { SessionOptions } from '../auth/session.js';
 import { configFileFrom } from '../config/location.js';
 import type { ResolveOptions } from '../config/types.js';
 import { EXIT_CODES, errorCategory, UsageError } from '../errors.js';
+import { writeOut } from './output.js';
 
 /** Options every command accepts (declared once on the root program). */
 export interface GlobalOptions {
@@ -18,7 +19,11 @@ export interface GlobalOptions {
 
 /** The global options; an empty `-e ""` or `--config ""` is a usage error (it would silently mean "the default"). */
 export function globalOptions(cmd: Command): GlobalOptions {
-  const g = cmd.optsWithGlobals<GlobalOptions>();
+  return checkedGlobals(cmd.optsWithGlobals<GlobalOptions>());
+}
+
+/** `g` if its values are usable (see {@link globalOptions}); for options parsed without commander too. */
+export function checkedGlobals(g: GlobalOptions): GlobalOptions {
   if (g.env !== undefined && !g.env.trim()) {
     throw new UsageError(
       'usage_invalid_option',
@@ -36,7 +41,11 @@ export function globalOptions(cmd: Command): GlobalOptions {
 
 /** Resolution options from the global flags: `--config` and `-e/--env` beat `$DH_CONFIG` / `$DH_NAME`. */
 export function resolveOptionsOf(cmd: Command): ResolveOptions {
-  const g = globalOptions(cmd);
+  return resolveOptionsFrom(globalOptions(cmd));
+}
+
+/** {@link resolveOptionsOf} for global options already checked. */
+export function resolveOptionsFrom(g: GlobalOptions): ResolveOptions {
   return {
     env: process.env,
     ...(g.config ? { configFile: g.config } : {}),
@@ -49,7 +58,12 @@ export function resolveOptionsOf(cmd: Command): ResolveOptions {
  * to rotate a refresh token whose successor cannot be saved.
  */
 export function sessionOptionsOf(cmd: Command): SessionOptions {
-  return { ...resolveOptionsOf(cmd), refuseUnsaveable: true };
+  return sessionOptionsFrom(globalOptions(cmd));
+}
+
+/** {@link sessionOptionsOf} for global options already checked. */
+export function sessionOptionsFrom(g: GlobalOptions): SessionOptions {
+  return { ...resolveOptionsFrom(g), refuseUnsaveable: true };
 }
 
 /** The config file the command works on: `--config`, else `$DH_CONFIG`, else `~/.dhcore.ini` (`~` expanded). */
@@ -63,13 +77,13 @@ export function exportLines(vars: ReadonlyArray<readonly [string, string]>): str
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  writeOut(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** Two aligned columns, for short human-readable summaries. */
 export function printTable(rows: ReadonlyArray<readonly [string, string]>): void {
   const width = Math.max(0, ...rows.map(([k]) => k.length));
-  for (const [k, v] of rows) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
+  writeOut(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}\n`).join(''));
 }
 
 /** The exit code of a failure: its code's category in the error table; 1 for anything unexpected. */

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { register as registerCredentials } from './commands/credentials.js';
 import { register as registerDevServer } from './commands/dev-server.js';
@@ -12,6 +11,7 @@ import { register as registerRemove } from './commands/remove.js';
 import { register as registerStatus } from './commands/status.js';
 import { register as registerToken } from './commands/token.js';
 import { register as registerUse } from './commands/use.js';
+import { packageVersion } from './version.js';
 
 const EXIT_HELP = `
 Exit codes:
@@ -28,12 +28,6 @@ Environment:
   DH_NAME     profile to use (default: [DEFAULT] current_environment, else __default)
   DHCORE_*    endpoint, issuer, client id and credentials (see README)
   NO_COLOR    disable colours`;
-
-/** The installed package's version (dist/cli/ → ../../package.json). */
-function packageVersion(): string {
-  const pkg: unknown = createRequire(import.meta.url)('../../package.json');
-  return typeof pkg === 'object' && pkg !== null && 'version' in pkg ? String(pkg.version) : 'unknown';
-}
 
 /** The `dhcore` command tree. Each command lives in `commands/<name>.ts` and registers itself here. */
 export function buildProgram(): Command {

@@ -5,6 +5,7 @@ import { FreshStoreValues } from '../../stores/fresh.js';
 import { missingStoreKeys, requireS3 } from '../../stores/s3.js';
 import { openStoreSession } from '../../stores/session.js';
 import { exportLines, printJson, sessionOptionsOf } from '../context.js';
+import { writeOut } from '../output.js';
 
 type Format = 'json' | 'env' | 'aws-process';
 
@@ -69,7 +70,7 @@ Examples:
         );
       }
       if (format === 'env') {
-        process.stdout.write(exportLines(named));
+        writeOut(exportLines(named));
         return;
       }
       printJson(Object.fromEntries(named));

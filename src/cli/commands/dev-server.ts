@@ -1,6 +1,7 @@
 import { format } from 'node:util';
 import { type Command, InvalidArgumentError } from 'commander';
 import { UsageError } from '../../errors.js';
+import { writeErr, writeOut } from '../output.js';
 
 function integer(min: number, max: number, what: string) {
   return (value: string): number => {
@@ -67,7 +68,7 @@ Examples:
       // stdout carries exactly one JSON line: anything a library prints with console.log/info
       // (oidc-provider prints its notices that way) goes to stderr instead.
       const toStderr = (...args: unknown[]) => {
-        process.stderr.write(`${format(...args)}\n`);
+        writeErr(`${format(...args)}\n`);
       };
       console.log = toStderr;
       console.info = toStderr;
@@ -83,7 +84,7 @@ Examples:
         ...(opts.s3 ? { s3: true } : {}),
         ...(opts.s3KeyTtl !== undefined ? { s3KeyTtl: opts.s3KeyTtl } : {}),
         ...(opts.db !== undefined ? { db: opts.db } : {}),
-        ...(opts.quiet ? {} : { logger: (line: string) => process.stderr.write(`dev-server: ${line}\n`) }),
+        ...(opts.quiet ? {} : { logger: (line: string) => writeErr(`dev-server: ${line}\n`) }),
       }).catch((err: unknown) => {
         if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
         throw new UsageError(
@@ -106,14 +107,14 @@ Examples:
         pat: server.pat,
         ...(server.s3 ? { s3Endpoint: server.s3.endpoint, s3Bucket: server.s3.bucket } : {}),
       };
-      process.stdout.write(`${JSON.stringify(ready)}\n`);
-      process.stderr.write(
+      writeOut(`${JSON.stringify(ready)}\n`);
+      writeErr(
         `dev-server: ready. Try: DHCORE_ENDPOINT=${server.endpoint} DHCORE_CLIENT_ID=${server.clientId} ` +
           'DHCORE_PERSONAL_ACCESS_TOKEN=<pat from the JSON line> dhcore token\n',
       );
 
       const signal = await stopped;
-      process.stderr.write(`dev-server: ${signal} received, shutting down\n`);
+      writeErr(`dev-server: ${signal} received, shutting down\n`);
       await server.close();
       process.exitCode = 0;
     });

@@ -5,6 +5,7 @@ import { environmentForChildren } from '../../diagnostics.js';
 import { FreshStoreValues } from '../../stores/fresh.js';
 import { openStoreSession } from '../../stores/session.js';
 import { sessionOptionsOf } from '../context.js';
+import { writeErr } from '../output.js';
 
 /** Our own long-lived secrets: a child that finds them would use them instead of the token it was given. */
 const WITHHELD = ['DHCORE_PERSONAL_ACCESS_TOKEN', 'DHCORE_REFRESH_TOKEN', 'DHCORE_PASSWORD'] as const;
@@ -69,7 +70,7 @@ Examples:
       const outcome = await run(file, args, env);
       if ('error' in outcome) {
         const notFound = outcome.error.code === 'ENOENT';
-        process.stderr.write(
+        writeErr(
           `dhcore: cannot run '${file}': ${notFound ? 'command not found (check the name and PATH)' : `${outcome.error.code ?? 'error'} (is it executable?)`}\n`,
         );
         process.exitCode = notFound ? 127 : 126;

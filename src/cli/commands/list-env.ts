@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { listProfiles } from '../../profiles/manage.js';
 import { configFileOf, globalOptions, printJson } from '../context.js';
+import { writeErr, writeOut } from '../output.js';
 
 /** `dhcore list-env`: the profiles of the config file; never a secret. */
 export function register(program: Command): void {
@@ -25,7 +26,7 @@ Examples:
         return;
       }
       if (rows.length === 0) {
-        process.stderr.write(
+        writeErr(
           `No profiles in ${list.configFile}${list.exists ? '' : ' (file not found)'}; run 'dhcore register <endpoint>' to add one.\n`,
         );
         return;
@@ -36,9 +37,9 @@ Examples:
         `${mark} ${name.padEnd(nameWidth)}  ${endpoint.padEnd(endpointWidth)}  ${auth}`.trimEnd();
       const out = [line(' ', 'NAME', 'ENDPOINT', 'AUTH')];
       for (const r of rows) out.push(line(r.current ? '*' : ' ', r.name, r.endpoint ?? '-', r.authMethod));
-      process.stdout.write(`${out.join('\n')}\n`);
+      writeOut(`${out.join('\n')}\n`);
       if (list.current && !rows.some((r) => r.current)) {
-        process.stderr.write(
+        writeErr(
           `dhcore: warning: current_environment '${list.current}' is not in ${list.configFile}; run 'dhcore use <name>' to pick one.\n`,
         );
       }

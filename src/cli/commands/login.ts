@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { resolveConfig } from '../../config/resolve.js';
 import { AuthError, UsageError } from '../../errors.js';
 import { globalOptions, printJson, resolveOptionsOf } from '../context.js';
+import { writeErr, writeOut } from '../output.js';
 
 export interface InteractiveFlags {
   pat?: string;
@@ -92,7 +93,7 @@ Examples:
         return runInteractiveLogin(cmd, opts);
       }
       if (opts.pat !== undefined && opts.pat !== '-') {
-        process.stderr.write(
+        writeErr(
           "dhcore: warning: a PAT given as --pat <PAT> is visible to other users of this machine (ps, /proc/<pid>/cmdline); pipe it to 'dhcore login --pat -' or set DHCORE_PERSONAL_ACCESS_TOKEN instead.\n",
         );
       }
@@ -119,7 +120,7 @@ Examples:
         });
         return;
       }
-      process.stdout.write(
+      writeOut(
         `Logged in to ${result.endpoint} with the personal access token${fromEnv ? ' from $DHCORE_PERSONAL_ACCESS_TOKEN' : ''}; saved it and the tokens to profile '${result.profile}' in ${result.configFile}.\n`,
       );
     });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { logout } from '../../auth/login.js';
 import { globalOptions, printJson, resolveOptionsOf } from '../context.js';
+import { writeOut } from '../output.js';
 
 /**
  * `dhcore logout` — remove the tokens dhcore stored in the profile (access/refresh/id token, expiry keys,
@@ -31,7 +32,7 @@ Examples:
         printJson({ profile, configFile, removed });
         return;
       }
-      process.stdout.write(
+      writeOut(
         removed.includes('token cache')
           ? `Logged out of profile '${profile}': removed its tokens from the token cache (it lives only in the environment).\n`
           : removed.length > 0

@@ -9,6 +9,7 @@ import {
   writeRegistration,
 } from '../../profiles/register.js';
 import { configFileOf, globalOptions, printJson } from '../context.js';
+import { writeErr, writeOut } from '../output.js';
 
 /** On a terminal, ask whether to trust an issuer on another origin; elsewhere the flag is the only yes. */
 async function confirmTrust(reg: Registration, json: boolean): Promise<boolean> {
@@ -61,7 +62,7 @@ Examples:
       // Read first so a broken file fails before any network request.
       readConfigDocument(file);
       const reg = await discoverProfile(endpoint, globalOptions(cmd).env);
-      for (const warning of reg.warnings) process.stderr.write(`dhcore: warning: ${warning}\n`);
+      for (const warning of reg.warnings) writeErr(`dhcore: warning: ${warning}\n`);
       const trusted = foreignOrigins(reg);
       let trustIssuer = opts.trustIssuer === true;
       if (trusted.length > 0 && !trustIssuer) {
@@ -70,7 +71,7 @@ Examples:
       }
       const result = await writeRegistration(file, reg, opts.force === true, { trustIssuer });
       if (trusted.length > 0) {
-        process.stderr.write(
+        writeErr(
           `dhcore: trusting ${trusted.join(', ')} for profile '${reg.name}' (another origin than ${reg.endpoint}): tokens are sent there.\n`,
         );
       }
@@ -94,7 +95,7 @@ Examples:
         result.authMethod === 'none'
           ? "Next: run 'dhcore login' (browser), 'dhcore login --device', or 'dhcore login --pat -' with the personal access token on stdin (or in $DHCORE_PERSONAL_ACCESS_TOKEN).\n"
           : `Its saved credentials (auth method ${result.authMethod}) were kept; 'dhcore status' checks them.\n`;
-      process.stdout.write(
+      writeOut(
         `${verb} profile '${reg.name}' (${reg.endpoint}) in ${file}; it is now the current profile.\n` +
           `Tokens come from ${reg.tokenEndpoint ?? 'the token endpoint the issuer names'} (issuer ${reg.issuer}).\n` +
           next,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { profileNames, removeProfile } from '../../profiles/manage.js';
 import { configFileOf, globalOptions, printJson } from '../context.js';
+import { writeOut } from '../output.js';
 
 /** `dhcore remove <name>`: delete a profile and everything saved in it. */
 export function register(program: Command): void {
@@ -31,6 +32,6 @@ Examples:
         others.length > 0
           ? ` It was the current one: pick another with 'dhcore use ${others[0]}' (profiles: ${others.join(', ')}).`
           : " It was the current one and no profile is left: add one with 'dhcore register <endpoint>'.";
-      process.stdout.write(`Removed profile '${name.trim()}' from ${file}.${wasCurrent ? next : ''}\n`);
+      writeOut(`Removed profile '${name.trim()}' from ${file}.${wasCurrent ? next : ''}\n`);
     });
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { loginCommand } from '../../auth/messages.js';
-import { clientWith } from '../../client/client.js';
 import { dotenvSecrets } from '../../config/dotenv.js';
 import { CONFIG_KEYS, CREDENTIAL_KEYS } from '../../config/keys.js';
 import { resolveConfig } from '../../config/resolve.js';
@@ -9,7 +8,7 @@ import { DHCoreError, type ErrorCategory, EXIT_CODES, errorCategory } from '../.
 import { printable } from '../../net/server-text.js';
 import { redactUrl } from '../../redact.js';
 import { warnOnce } from '../../warnings.js';
-import { globalOptions, printJson, printTable, resolveOptionsOf } from '../context.js';
+import { type GlobalOptions, globalOptions, printJson, printTable, resolveOptionsFrom } from '../context.js';
 
 /** The offline part of `dhcore status`: what resolution decided. Never includes a secret value. */
 function offlineStatus(config: ResolvedConfig) {
@@ -59,6 +58,8 @@ async function onlineStatus(opts: ResolveOptions, config: ResolvedConfig): Promi
     error: null,
   };
   try {
+    // Loaded only here: `status --offline` needs no client.
+    const { clientWith } = await import('../../client/client.js');
     const client = await clientWith(
       { ...opts, profile: config.profile, timeoutMs: ONLINE_TIMEOUT_MS },
       { refuseUnsaveable: true },
@@ -181,28 +182,31 @@ Examples:
   dhcore status --offline
   dhcore status --json -e staging`,
     )
-    .action(async (opts: { offline?: boolean }, cmd: Command) => {
-      const resolveOpts = resolveOptionsOf(cmd);
-      const config = resolveConfig(resolveOpts);
-      const status = offlineStatus(config);
-      warnAboutDotenv(config.configFile);
-      const online = opts.offline ? undefined : await onlineStatus(resolveOpts, config);
-      if (online) process.exitCode = exitCodeOf(online);
-      if (globalOptions(cmd).json) {
-        printJson(online ? { ...status, ...withoutCategory(online) } : status);
-        return;
-      }
-      printTable([
-        ['profile', status.profile],
-        ['config file', `${status.configFile}${config.fileExists ? '' : ' (not found)'}`],
-        ['endpoint', status.endpoint],
-        ['issuer', status.issuer],
-        ['auth method', status.authMethod],
-        ['expires at', describeExpiry(online ? online.expiresAt : status.expiresAt)],
-        ['credentials', describeCredentials(status.sources)],
-        ...(online ? onlineRows(online) : []),
-      ]);
-    });
+    .action((opts: { offline?: boolean }, cmd: Command) => statusAction(opts, globalOptions(cmd)));
+}
+
+/** What `dhcore status` does, once its command line is parsed (by commander or by fast.ts). */
+export async function statusAction(opts: { offline?: boolean }, globals: GlobalOptions): Promise<void> {
+  const resolveOpts = resolveOptionsFrom(globals);
+  const config = resolveConfig(resolveOpts);
+  const status = offlineStatus(config);
+  warnAboutDotenv(config.configFile);
+  const online = opts.offline ? undefined : await onlineStatus(resolveOpts, config);
+  if (online) process.exitCode = exitCodeOf(online);
+  if (globals.json) {
+    printJson(online ? { ...status, ...withoutCategory(online) } : status);
+    return;
+  }
+  printTable([
+    ['profile', status.profile],
+    ['config file', `${status.configFile}${config.fileExists ? '' : ' (not found)'}`],
+    ['endpoint', status.endpoint],
+    ['issuer', status.issuer],
+    ['auth method', status.authMethod],
+    ['expires at', describeExpiry(online ? online.expiresAt : status.expiresAt)],
+    ['credentials', describeCredentials(status.sources)],
+    ...(online ? onlineRows(online) : []),
+  ]);
 }
 
 /** Which credential keys are set and where they came from; the rest of the profile only as a count. */

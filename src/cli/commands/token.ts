@@ -1,6 +1,11 @@
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { openSession } from '../../auth/session.js';
-import { exportLines, globalOptions, printJson, sessionOptionsOf } from '../context.js';
+import { exportLines, type GlobalOptions, globalOptions, printJson, sessionOptionsFrom } from '../context.js';
+import { writeOut } from '../output.js';
+
+// No runtime import of commander here: `dhcore token` runs this file without it (see ../fast.ts).
+export const TOKEN_FORMATS = ['raw', 'json', 'env'] as const;
+export type TokenFormat = (typeof TOKEN_FORMATS)[number];
 
 /**
  * `dhcore token` — print a valid access token (exchanging/refreshing and saving as needed), nothing else
@@ -11,8 +16,12 @@ export function register(program: Command): void {
     .command('token')
     .description('Print a valid access token (exchanging or refreshing it if needed)')
     .addOption(
-      new Option('--format <format>', 'raw: the token; json: token and expiry; env: export lines for eval')
-        .choices(['raw', 'json', 'env'])
+      program
+        .createOption(
+          '--format <format>',
+          'raw: the token; json: token and expiry; env: export lines for eval',
+        )
+        .choices(TOKEN_FORMATS)
         .default(undefined, 'raw, or json with --json'),
     )
     .addHelpText(
@@ -27,26 +36,29 @@ Examples:
   dhcore token --json -e staging
   eval "$(dhcore token --format env)"`,
     )
-    .action(async (opts: { format?: 'raw' | 'json' | 'env' }, cmd: Command) => {
-      const session = await openSession(sessionOptionsOf(cmd));
-      const { config } = session;
-      const accessToken = await session.accessToken();
-      const format = opts.format ?? (globalOptions(cmd).json ? 'json' : 'raw');
-      if (format === 'env') {
-        process.stdout.write(envLines(config.endpoint, accessToken, session.state().expiresAt));
-        return;
-      }
-      if (format === 'json') {
-        printJson({
-          accessToken,
-          expiresAt: session.state().expiresAt ?? null,
-          profile: config.profile,
-          authMethod: config.authMethod,
-        });
-        return;
-      }
-      process.stdout.write(`${accessToken}\n`);
+    .action((opts: { format?: TokenFormat }, cmd: Command) => tokenAction(opts, globalOptions(cmd)));
+}
+
+/** What `dhcore token` does, once its command line is parsed (by commander or by fast.ts). */
+export async function tokenAction(opts: { format?: TokenFormat }, globals: GlobalOptions): Promise<void> {
+  const session = await openSession(sessionOptionsFrom(globals));
+  const { config } = session;
+  const accessToken = await session.accessToken();
+  const format = opts.format ?? (globals.json ? 'json' : 'raw');
+  if (format === 'env') {
+    writeOut(envLines(config.endpoint, accessToken, session.state().expiresAt));
+    return;
+  }
+  if (format === 'json') {
+    printJson({
+      accessToken,
+      expiresAt: session.state().expiresAt ?? null,
+      profile: config.profile,
+      authMethod: config.authMethod,
     });
+    return;
+  }
+  writeOut(`${accessToken}\n`);
 }
 
 /** The `export` lines of `--format env`. */

@@ -3,6 +3,7 @@ import { validProfileName } from '../../config/location.js';
 import { useProfileIn } from '../../profiles/current.js';
 import { requireProfile } from '../../profiles/manage.js';
 import { configFileOf, globalOptions, printJson } from '../context.js';
+import { writeErr, writeOut } from '../output.js';
 
 /** `dhcore use <name>`: make a profile the current one ([DEFAULT] current_environment). */
 export function register(program: Command): void {
@@ -31,14 +32,14 @@ Examples:
         printJson({ current: name, previous: previous ?? null, configFile: file });
         return;
       }
-      process.stdout.write(
+      writeOut(
         previous === name
           ? `'${name}' already is the current profile.\n`
           : `Now using '${name}'${previous ? ` (was '${previous}')` : ''}.\n`,
       );
       const fromEnv = process.env.DH_NAME?.trim();
       if (fromEnv && fromEnv !== name) {
-        process.stderr.write(
+        writeErr(
           `dhcore: warning: $DH_NAME=${fromEnv} still overrides it in this shell; run 'unset DH_NAME'.\n`,
         );
       }

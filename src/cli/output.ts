@@ -1,0 +1,47 @@
+/**
+ * What the CLI prints. Straight to file descriptors 1 and 2: on a pipe (`$(dhcore token)`), creating
+ * `process.stdout` or `process.stderr` loads Node's net and stream modules, which costs more than all the rest
+ * of `dhcore token` does. A reader that went away (`dhcore token | head -c1`) is not a failure: stop quietly.
+ */
+
+// A builtin through process.getBuiltinModule(), not an import: shorter cold start (see config/resolve.ts).
+const { writeSync } = process.getBuiltinModule('node:fs');
+
+/** Writes `text` to stdout. */
+export function writeOut(text: string): void {
+  writeTo(1, text);
+}
+
+/** Writes `text` to stderr. */
+export function writeErr(text: string): void {
+  writeTo(2, text);
+}
+
+function writeTo(fd: 1 | 2, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  let offset = 0;
+  try {
+    while (offset < bytes.length) offset += writeSync(fd, bytes, offset);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    if (code !== 'EAGAIN') throw err;
+    // A non-blocking descriptor that is full (its reader is slow): the stream queues the rest.
+    exitQuietlyOnClosedPipe();
+    (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(offset));
+  }
+}
+
+let watching = false;
+
+/** For output that goes through `process.stdout`/`process.stderr` (commander's help): EPIPE ends quietly. */
+export function exitQuietlyOnClosedPipe(): void {
+  if (watching) return;
+  watching = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+}

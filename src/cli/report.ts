@@ -1,0 +1,60 @@
+/**
+ * How a run of `dhcore` ends when something went wrong, and how library warnings are shown: one line each on
+ * stderr (with --json, one JSON object), whichever route (fast.ts or commander) ran the command.
+ */
+import { DHCoreError, type ErrorCode } from '../errors.js';
+import { printable } from '../net/server-text.js';
+import { withoutSecrets } from '../secrets.js';
+import { exitCodeFor } from './context.js';
+import { writeErr } from './output.js';
+
+/** The flags that shape how a failure is reported. */
+export interface ReportFlags {
+  debug: boolean;
+  json: boolean;
+}
+
+/** Our own arguments: everything before `--` (what follows belongs to the program `dhcore exec` runs). */
+export function ownArgs(argv: readonly string[]): readonly string[] {
+  const args = argv.slice(2);
+  const end = args.indexOf('--');
+  return end === -1 ? args : args.slice(0, end);
+}
+
+export function reportFlags(argv: readonly string[]): ReportFlags {
+  const own = ownArgs(argv);
+  return { debug: own.includes('--debug'), json: own.includes('--json') };
+}
+
+/** One line on stderr that says what happened and what to do; returns the exit code. */
+export function reportError(err: unknown, flags: ReportFlags): number {
+  // Errors quote servers: one printable line, without any secret this process knows.
+  const message = oneLine(withoutSecrets(err instanceof Error ? err.message : String(err)));
+  const code: ErrorCode = err instanceof DHCoreError ? err.code : 'unexpected';
+  writeErr(flags.json ? `${JSON.stringify({ error: { code, message } })}\n` : `dhcore: ${message}\n`);
+  if (flags.debug && err instanceof Error) {
+    writeErr(`${err.name} [${code}]\n${err.stack?.split('\n').slice(1).join('\n') ?? ''}\n`);
+  }
+  return exitCodeFor(err);
+}
+
+/** A usage error (unknown option, bad value …) as our one line; returns the exit code. */
+export function reportUsage(message: string, flags: ReportFlags, exitCode: number): number {
+  writeErr(
+    flags.json ? `${JSON.stringify({ error: { code: 'usage_error', message } })}\n` : `dhcore: ${message}\n`,
+  );
+  return exitCode;
+}
+
+/** Library warnings (quoted values, loose file permissions, …) as one readable line each. */
+export function printWarningsPlainly(): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    writeErr(`dhcore: warning: ${oneLine(warning.message)}\n`);
+  });
+}
+
+/** Text as one printable line (commander adds "(Did you mean …?)" on a line of its own). */
+export function oneLine(text: string): string {
+  return printable(text).replace(/\s+/g, ' ').trim();
+}
