@@ -118,7 +118,9 @@ describe('the packed tarball', () => {
       reached.add(file);
       const text = readFileSync(join(app, 'node_modules', pkg.name, file), 'utf8');
       // static imports/exports, dynamic import(), require() (the CLI), and type imports in declarations
-      for (const m of text.matchAll(/(?:from\s*|import\s*\(\s*|import\s+|require\(\s*)['"`](\.[^'"`]+)['"`]/g)) {
+      for (const m of text.matchAll(
+        /(?:from\s*|import\s*\(\s*|import\s+|require\(\s*)['"`](\.[^'"`]+)['"`]/g,
+      )) {
         let target = posix.join(posix.dirname(file), m[1]!);
         if (file.endsWith('.d.ts')) target = target.replace(/\.js$/, '.d.ts');
         todo.push(target);

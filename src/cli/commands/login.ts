@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { loginWithPat } from '../../auth/login.js';
 import { resolveConfig } from '../../config/resolve.js';
 import { AuthError, UsageError } from '../../errors.js';
 import { globalOptions, printJson, resolveOptionsOf } from '../context.js';
@@ -107,7 +108,6 @@ Examples:
         );
       }
       const config = resolveConfig(resolveOptionsOf(cmd));
-      const { loginWithPat } = await import('../../auth/login.js');
       const result = await loginWithPat({ config, pat });
       if (globalOptions(cmd).json) {
         printJson({
