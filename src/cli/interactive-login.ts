@@ -4,7 +4,6 @@
  * `--json` object) goes to stdout. Ctrl-C cancels cleanly: the callback server closes, nothing is saved.
  */
 import type { Command } from 'commander';
-import open from 'open';
 import { browserLogin, type LoginOutcome } from '../auth/interactive/browser.js';
 import { deviceLogin, verificationHostIsExpected } from '../auth/interactive/device.js';
 import { successPage } from '../auth/interactive/pages.js';
@@ -50,6 +49,9 @@ function progress(text: () => string): { stop: () => void } {
 
 async function openBrowser(url: string, say: (line: string) => void): Promise<void> {
   try {
+    // A dynamic import: `open` is an ES module only, which the CommonJS CLI must load through Node's ESM
+    // loader to get its default export.
+    const { default: open } = await import('open');
     const child = await open(url, { wait: false });
     child.once('error', () => say('Could not start a browser: open the URL above yourself.'));
     child.unref();

@@ -1,9 +1,12 @@
-import Provider, {
+// The named export, not the default one: the CommonJS CLI loads this ES-module-only package through
+// require(esm), where a default import would name the whole module.
+import {
   type Account,
   type ClientMetadata,
   type Configuration,
   errors,
   type KoaContextWithOIDC,
+  Provider,
   type ResourceServer,
 } from 'oidc-provider';
 import { type ServerKeys, SIGNING_ALG } from './keys.js';
