@@ -11,6 +11,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { warnOnce } from '../warnings.js';
+import type { IniDocument } from './ini.js';
 
 // A builtin through process.getBuiltinModule(), not an ESM import: shorter cold start (see resolve.ts).
 const fs = process.getBuiltinModule('node:fs');
@@ -33,7 +34,7 @@ function kindOf(st: Stats): string {
 /** How the file was chosen, for the fix: "point DH_CONFIG at a file", "give --config a file", … */
 export type ChooseAnother = { from: string; choose: string };
 
-const DEFAULT_CHOICE: ChooseAnother = {
+export const DEFAULT_CHOICE: ChooseAnother = {
   from: '',
   choose: 'point DH_CONFIG (or --config) at a regular file, or a symlink to one',
 };
@@ -95,7 +96,21 @@ export function checkConfigPath(file: string): void {
  * file whose text shows U+FFFD — bytes that may not be UTF-8 — is read again as bytes, so that
  * IniDocument.fromBytes can keep them.
  */
-export function readConfigSync(file: string, how: ChooseAnother = DEFAULT_CHOICE): string | Buffer | null {
+export function readConfigSync(file: string, how?: ChooseAnother): string | Buffer | null;
+/**
+ * The same, except that `kept` — a document read from the file before — is returned when the file still
+ * holds exactly its bytes (compared a chunk at a time): a 50 MB file is then not held twice.
+ */
+export function readConfigSync(
+  file: string,
+  how: ChooseAnother,
+  kept: IniDocument | undefined,
+): string | Buffer | IniDocument | null;
+export function readConfigSync(
+  file: string,
+  how: ChooseAnother = DEFAULT_CHOICE,
+  kept?: IniDocument,
+): string | Buffer | IniDocument | null {
   let st: Stats;
   try {
     st = fs.statSync(file);
@@ -114,6 +129,10 @@ export function readConfigSync(file: string, how: ChooseAnother = DEFAULT_CHOICE
   try {
     const opened = fs.fstatSync(fd);
     if (!opened.isFile()) throw notRegular(file, opened, how);
+    if (kept?.sameBytes(opened.size, (into, position) => fs.readSync(fd, into, 0, into.length, position))) {
+      warnIfSwappable(file);
+      return kept;
+    }
     const text = fs.readFileSync(fd, 'utf8');
     warnIfSwappable(file);
     if (!text.includes('\ufffd')) return text;

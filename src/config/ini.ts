@@ -38,6 +38,8 @@ const MAX_INTERPOLATION_DEPTH = 10;
  */
 const MAX_EXPANDED_CHARS = 1 << 20;
 const MAX_REFERENCES = 10_000;
+/** Characters compared at a time by {@link IniDocument.sameBytes}. */
+const COMPARE_CHUNK = 1 << 18;
 
 const NEWLINE_RE = /\r\n|\r|\n/;
 const KEYREF_RE = /^%\(([^)]+)\)s/;
@@ -603,6 +605,42 @@ export class IniDocument {
 
   static empty(file?: string): IniDocument {
     return new IniDocument('', file, false);
+  }
+
+  /**
+   * Whether this document's bytes ({@link toBytes}) are exactly the `size` bytes that `read(into, position)`
+   * gives (it fills `into` from that position and returns the count, like fs.readSync). Compared a chunk at
+   * a time, so nothing the size of the file is allocated: a caller about to parse a file again can keep
+   * this document instead when the file still holds it.
+   */
+  sameBytes(size: number, read: (into: Buffer, position: number) => number): boolean {
+    if (this.escaped) return false; // rare (bytes that are not UTF-8): not worth comparing
+    const pieces = [this.bom, ...this.blocks.flatMap((b) => b.pieces)];
+    const chars = pieces.reduce((n, p) => n + p.length, 0);
+    // A UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair, 2 units, is 4).
+    const room = 3 * Math.min(chars, COMPARE_CHUNK) + 3;
+    const ours = Buffer.allocUnsafe(room);
+    const theirs = Buffer.allocUnsafe(room);
+    let position = 0;
+    for (const piece of pieces) {
+      for (let i = 0; i < piece.length; ) {
+        let end = Math.min(i + COMPARE_CHUNK, piece.length);
+        // Never split a surrogate pair: each half alone would encode as U+FFFD.
+        const last = piece.charCodeAt(end - 1);
+        if (end < piece.length && last >= 0xd800 && last <= 0xdbff) end++;
+        const n = ours.write(piece.slice(i, end), 0, 'utf8');
+        if (position + n > size) return false;
+        for (let got = 0; got < n; ) {
+          const r = read(theirs.subarray(got, n), position + got);
+          if (r <= 0) return false;
+          got += r;
+        }
+        if (!ours.subarray(0, n).equals(theirs.subarray(0, n))) return false;
+        position += n;
+        i = end;
+      }
+    }
+    return position === size;
   }
 
   /** Section names in file order, without DEFAULT (like configparser.sections()). */

@@ -13,6 +13,7 @@ import {
   STORE_KEYS,
   URL_KEYS,
 } from './keys.js';
+import { noteRead } from './last-read.js';
 import {
   chooseProfile,
   configFileFrom,
@@ -53,6 +54,7 @@ export function readConfigDocument(file: string, env: Env = process.env): IniDoc
   if (content === null) return null;
   const doc = IniDocument.fromBytes(content, file);
   warnIfReadableByOthers(file, doc);
+  noteRead(file, doc);
   return doc;
 }
 

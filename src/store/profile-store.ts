@@ -17,8 +17,9 @@
  *
  * `storage: 'memory'` never touches the file at all (values live in the process only).
  */
-import { checkConfigPath, readConfigSync } from '../config/config-path.js';
+import { checkConfigPath, DEFAULT_CHOICE, readConfigSync } from '../config/config-path.js';
 import { IniDocument } from '../config/ini.js';
+import { lastReadOf, noteRead } from '../config/last-read.js';
 import { warnIfReadableByOthers } from '../config/permissions.js';
 import { profileValues, profileView } from '../config/resolve.js';
 import { ConfigError } from '../errors.js';
@@ -212,10 +213,11 @@ export class ProfileStore {
   }
 
   async #readDocument(): Promise<IniDocument | null> {
-    let content: string | Buffer | null;
+    let content: string | Buffer | IniDocument | null;
     try {
-      // Synchronous like the parse that follows (no Buffer the size of the file to collect).
-      content = readConfigSync(this.file);
+      // Synchronous like the parse that follows (no Buffer the size of the file to collect). A document
+      // this process read from the file and that still matches it is used as it is (see last-read.ts).
+      content = readConfigSync(this.file, DEFAULT_CHOICE, lastReadOf(this.file));
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
@@ -227,8 +229,9 @@ export class ProfileStore {
       );
     }
     if (content === null) return null;
-    const doc = IniDocument.fromBytes(content, this.file);
+    const doc = content instanceof IniDocument ? content : IniDocument.fromBytes(content, this.file);
     warnIfReadableByOthers(this.file, doc);
+    noteRead(this.file, doc);
     return doc;
   }
 
