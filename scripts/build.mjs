@@ -115,10 +115,15 @@ async function bundle({ input, format, chunkFileNames, groups }) {
       format,
       entryFileNames: '[name].js',
       chunkFileNames,
-      // Whitespace and comments out, names kept (stack traces stay readable), and only ASCII (non-ASCII
-      // characters of strings escaped): V8 then reads each file as one-byte text, without decoding UTF-8,
-      // and scans less of it. About a fifth of what a start spends on our code is reading it.
-      minify: { compress: false, mangle: false, codegen: { removeWhitespace: true, asciiOnly: true } },
+      // Minified, with function and class names kept (stack traces stay readable), and only ASCII
+      // (non-ASCII characters of strings escaped): V8 then reads each file as one-byte text, without
+      // decoding UTF-8. Reading and compiling our code is most of what a start spends on it: the token path
+      // of the CLI went from 101 to 77 kB.
+      minify: {
+        compress: true,
+        mangle: { keepNames: true },
+        codegen: { removeWhitespace: true, asciiOnly: true },
+      },
       codeSplitting: {
         groups: groups.map((group, g) => ({
           name: group.name,
