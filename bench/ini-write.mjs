@@ -10,11 +10,12 @@
  *
  * Reports the median wall time and the peak memory (maxRSS of the process, and its growth over the RSS
  * before the operation) as ratios: time vs raw, memory vs the file size. Target for the 50 MB file:
- * a save ≤ 2 s with peak memory ≤ 4× the file size (exit code 1 otherwise); the refresh line is shown
- * against the same figures for information.
+ * ≤ 2 s with peak memory ≤ 4× the file size (exit code 1 otherwise), for a save and a refresh.
  *
  * Two shapes: `profiles` (≈3 KB profiles, the target in the middle) and `one-section` (a single section
- * of ≈40-byte lines, which is also the target: the worst case for an edit confined to one section).
+ * of ≈40-byte lines, which is also the target: the worst case for an edit confined to one section). In
+ * the second, a refresh is shown for information only: resolution holds every value of the profile it
+ * resolves (a million keys here) as the configuration's values and sources.
  *
  *   BENCH_INI_MB=10,50 BENCH_REPS=3 node bench/ini-write.mjs
  */
@@ -173,11 +174,10 @@ async function main() {
           for (const mode of ['save', 'refresh']) {
             const r = res[mode];
             const ok = r.ms <= 2000 && r.peak <= 4 * bytes;
-            // The save is the target of the INI layer; a refresh also holds every value of the profile
-            // as resolved configuration (shown for information).
-            if (!ok && mode === 'save') failed = true;
+            const target = mode === 'save' || shape === 'profiles';
+            if (!ok && target) failed = true;
             console.log(
-              `   ${mode === 'save' ? 'target' : 'info  '} ${mode}: ≤ 2 s and peak ≤ 4× file → ${ok ? 'met' : 'NOT met'} (${(r.ms / 1000).toFixed(2)} s, ${(r.peak / bytes).toFixed(2)}×)`,
+              `   ${target ? 'target' : 'info  '} ${mode}: ≤ 2 s and peak ≤ 4× file → ${ok ? 'met' : 'NOT met'} (${(r.ms / 1000).toFixed(2)} s, ${(r.peak / bytes).toFixed(2)}×)`,
             );
           }
         }
