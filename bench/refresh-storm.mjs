@@ -23,12 +23,14 @@ const BURST = Number(process.env.BENCH_BURST ?? 1000);
 const server = await startDevServer({ port: 0 });
 const tmp = tempDir();
 const configFile = join(tmp.dir, '.dhcore.ini');
-const env = {
-  HOME: tmp.dir,
-  DHCORE_ENDPOINT: server.endpoint,
-  DHCORE_CLIENT_ID: server.clientId,
-  DHCORE_PERSONAL_ACCESS_TOKEN: server.pat,
-};
+// The profile lives in the config file (a profile only in the environment keeps its tokens in the token
+// cache instead), so the saved token can be edited below as time or a revocation would change it.
+writeFileSync(
+  configFile,
+  `[bench]\ndhcore_endpoint = ${server.endpoint}\ndhcore_client_id = ${server.clientId}\ndhcore_personal_access_token = ${server.pat}\n`,
+  { mode: 0o600 },
+);
+const env = { HOME: tmp.dir, DH_NAME: 'bench' };
 
 /** A fetch that counts what the API answered (token and discovery requests excluded). */
 function countingFetch() {
