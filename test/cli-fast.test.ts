@@ -3,6 +3,7 @@
  * takes means exactly what commander makes of it, the usual ones are taken, and the built binary then loads
  * one CommonJS file and nothing else.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import fc from 'fast-check';
@@ -164,6 +165,7 @@ describe('the built dhcore', () => {
       `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(log)}, JSON.stringify({
   cjs: Object.keys(require.cache).filter((f) => f !== __filename),
   esm: process.moduleLoadList.some((m) => m.includes('internal/modules/esm/module_job')),
+  crypto: process.moduleLoadList.includes('NativeModule crypto'),
 })));\n`,
     );
     const env = { ...cleanEnv(home().home), NODE_OPTIONS: `--require ${preload}` };
@@ -195,6 +197,18 @@ describe('the built dhcore', () => {
       });
       expect(loaded.esm, `${args.join(' ')} started the ESM loader`).toBe(false);
     }
+    // An exchange profile: its PAT fingerprint is checked without loading node:crypto (it costs more than
+    // the rest of the start).
+    const pat = `dhpat_${'z'.repeat(40)}`;
+    const fingerprint = createHash('sha256').update(pat).digest('hex').slice(0, 16);
+    writeFileSync(
+      home().configFile,
+      `[x]\ndhcore_endpoint = https://x.example\ndhcore_client_id = c\ndhcore_personal_access_token = ${pat}\ndhcore_pat_sha256 = ${fingerprint}\ndhcore_access_token = XT\ndhcore_expires_at = ${future}\n`,
+      { mode: 0o600 },
+    );
+    const exchange = await runCli(['-e', 'x', 'token'], { env });
+    expect(exchange.stdout, exchange.stderr).toBe('XT\n');
+    expect((JSON.parse(readFileSync(log, 'utf8')) as { crypto: boolean }).crypto).toBe(false);
     // Any other command line loads commander and the full program.
     const r = await runCli(['list-env'], { env });
     expect(r.code).toBe(0);

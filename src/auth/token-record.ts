@@ -5,6 +5,7 @@
  */
 import { isStoreCredentialKey, TOKEN_FILE_KEYS } from '../config/keys.js';
 import type { ResolvedConfig } from '../config/types.js';
+import { sha256Hex } from '../sha256.js';
 import type { ProfileChange, ProfileValues } from '../store/profile-store.js';
 import { formatInstant, type TokenTimes, timesFromStored } from './expiry.js';
 import type { IssuedTokens } from './grants.js';
@@ -17,10 +18,7 @@ export const MANAGED_TOKEN_KEYS = [...TOKEN_FILE_KEYS, PAT_FINGERPRINT_KEY] as c
 
 /** A 16-hex-digit SHA-256 prefix of the PAT: identifies it without revealing it. */
 export function patFingerprint(pat: string): string {
-  // node:crypto is fetched here, not imported: loading it costs ≈4 ms of cold start that a profile without a
-  // PAT never needs.
-  const { createHash } = process.getBuiltinModule('node:crypto');
-  return createHash('sha256').update(pat, 'utf8').digest('hex').slice(0, 16);
+  return sha256Hex(pat).slice(0, 16);
 }
 
 /** Tokens held for use, with their times (epoch ms). */

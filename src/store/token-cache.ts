@@ -7,6 +7,7 @@
  * atomic 0600 writes and memory fallback. `DHCORE_TOKEN_CACHE=off` keeps such tokens in memory only.
  */
 import { profileValues, readConfigDocument } from '../config/resolve.js';
+import { sha256Hex } from '../sha256.js';
 import { warnOnce } from '../warnings.js';
 import type { ProfileValues } from './profile-store.js';
 
@@ -40,13 +41,13 @@ export function tokenCacheDir(env: Env): string {
 
 /** The cache file of `key`: a SHA-256 fingerprint of all its parts names it. */
 export function tokenCacheFile(env: Env, key: CacheKey): string {
-  const { createHash } = process.getBuiltinModule('node:crypto');
   const { join } = process.getBuiltinModule('node:path');
-  const hash = createHash('sha256');
-  for (const part of [key.endpoint, key.clientId ?? '', key.credentialKey, key.credential]) {
-    hash.update(part, 'utf8').update('\u0000');
-  }
-  return join(tokenCacheDir(env), `${hash.digest('hex').slice(0, 32)}.ini`);
+  // Each part ends with NUL, so no two keys give the same text.
+  const parts = [key.endpoint, key.clientId ?? '', key.credentialKey, key.credential];
+  return join(
+    tokenCacheDir(env),
+    `${sha256Hex(parts.map((part) => `${part}\u0000`).join('')).slice(0, 32)}.ini`,
+  );
 }
 
 /**
