@@ -17,7 +17,15 @@ export function writeErr(text: string): void {
   writeTo(2, text);
 }
 
+/** Descriptors that once were full: from then on everything goes through their stream, in order. */
+const queued = new Set<1 | 2>();
+
 function writeTo(fd: 1 | 2, text: string): void {
+  const stream = () => (fd === 1 ? process.stdout : process.stderr);
+  if (queued.has(fd)) {
+    stream().write(text);
+    return;
+  }
   const bytes = Buffer.from(text, 'utf8');
   let offset = 0;
   try {
@@ -27,8 +35,9 @@ function writeTo(fd: 1 | 2, text: string): void {
     if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
     if (code !== 'EAGAIN') throw err;
     // A non-blocking descriptor that is full (its reader is slow): the stream queues the rest.
+    queued.add(fd);
     exitQuietlyOnClosedPipe();
-    (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(offset));
+    stream().write(bytes.subarray(offset));
   }
 }
 
