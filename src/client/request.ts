@@ -3,6 +3,7 @@
  * are built from, and the header edits they need.
  */
 import { isAbsoluteUrl, joinEndpoint } from '../net/origin.js';
+import type { CallDeadline } from './wire-deadlines.js';
 
 // Without the DOM lib these names are not global; derive them from Node's RequestInit.
 export type HeadersInit = NonNullable<RequestInit['headers']>;
@@ -24,6 +25,10 @@ export interface Prepared {
   rest: RequestInit | undefined;
   /** Did the caller set `Authorization` themselves? Then it is theirs: not replaced, no refresh on 401. */
   callerAuth: boolean;
+  /** The call's time limit at the transport, given to fetch as its `dispatcher` (set by the client). */
+  deadline: CallDeadline<Prepared> | undefined;
+  /** The call's deadline signal, when a signal keeps the limit (set by the client). */
+  timeout: AbortSignal | undefined;
 }
 
 /** Headers describing a body: dropped when a redirect turns the request into a GET. */
@@ -56,6 +61,8 @@ export function prepare(
       signal: init?.signal ?? undefined,
       rest: init,
       callerAuth: headers !== undefined && new Headers(headers).has('authorization'),
+      deadline: undefined,
+      timeout: undefined,
     };
   }
   // A Request: its body (if any) is a stream and can be sent once.
@@ -72,6 +79,8 @@ export function prepare(
     signal: request.signal,
     rest: undefined,
     callerAuth: headers.has('authorization'),
+    deadline: undefined,
+    timeout: undefined,
   };
 }
 
