@@ -270,6 +270,23 @@ describe("the caller's own signal, dispatcher and fetch", () => {
     expect(await until(() => server.closed === 1)).toBe(true);
   });
 
+  it("with no limit (timeoutMs 0) the caller's dispatcher, and its other init fields, reach fetch as given", async () => {
+    const seen: unknown[] = [];
+    const dispatcher = { dispatch: (o: unknown, h: unknown) => globalDispatcher().dispatch(o, h) };
+    const client = await freshClient(echo.origin, {
+      timeoutMs: 0,
+      fetch: (input, init) => {
+        const i = init as RequestInit & Record<string, unknown>;
+        seen.push(i.dispatcher, i.keepalive, i.cache, i.signal);
+        return fetch(input, init);
+      },
+    });
+    const init = { dispatcher, keepalive: true, cache: 'no-store' } as unknown as RequestInit;
+    const res = await client.fetch('/x', init);
+    expect(res.status).toBe(200);
+    expect(seen).toEqual([dispatcher, true, 'no-store', undefined]);
+  });
+
   it('a fetch that ignores `dispatcher` still gets the limit, on its first call and after', async () => {
     const server = await serve(never);
     let calls = 0;

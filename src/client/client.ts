@@ -14,7 +14,7 @@ import { networkError } from '../net/network-error.js';
 import { CROSS_ORIGIN_STRIPPED, describeUrl, originOf, REDIRECT_STATUSES } from '../net/origin.js';
 import { redactUrl } from '../redact.js';
 import { SharedDeadlines } from './deadlines.js';
-import { BODY_HEADERS, isStream, type Prepared, prepare, withAuthorization, without } from './request.js';
+import { BODY_HEADERS, hopInit, type Prepared, prepare, withAuthorization, without } from './request.js';
 import { type Dispatcher, WireDeadlines } from './wire-deadlines.js';
 
 export type { Logger } from '../diagnostics.js';
@@ -254,18 +254,11 @@ class Client implements DHCoreClient {
     let home = p.relative || originOf(url) === this.#origin;
     for (let hop = 0; ; hop++) {
       const authorization = home ? auth : undefined;
-      const init: RequestInit = p.rest === undefined ? {} : { ...p.rest };
-      init.method = method;
-      init.headers = withAuthorization(headers, authorization);
-      init.body = body;
-      init.signal = p.signal;
-      init.redirect = p.redirect === 'error' ? 'error' : 'manual';
-      if (isStream(body)) init.duplex = 'half';
       const deadline = p.deadline;
+      const init = hopInit(p, method, withAuthorization(headers, authorization), body, deadline);
       let response: Response;
       if (deadline === undefined) response = await this.#fetch(url, init);
       else {
-        init.dispatcher = deadline as unknown as RequestInit['dispatcher'];
         const dispatched = deadline.dispatched;
         response = await this.#fetch(url, init);
         // An http(s) answer whose request never went through the dispatcher: this fetch ignores `dispatcher`.
