@@ -1,33 +1,32 @@
 #!/usr/bin/env node
 /**
- * CPU per request of the client's time limit, without a network: Node's own fetch sends every request to an
- * in-process dispatcher that answers at once (200, a 15-byte body) on the next tick, so what is measured is
+ * CPU per request of the client's time limit, without a network: an in-process dispatcher that answers at
+ * once (200, a 15-byte body, on the next tick) is installed as Node's global dispatcher, so what is measured is
  * fetch's own work plus the time limit's. Sides, in rotating rounds in ONE run (median of rounds, concurrency
  * 32, body read):
- *   - fetch: no time limit (the baseline);
+ *   - fetch: no time limit (the baseline), twice (the second shows the run's noise);
  *   - wire deadline: the client's design, a per-call dispatcher and one timer per bucket (wire-deadlines.js);
  *   - shared signal: a deadline signal shared by ≤ 8 requests (the previous design, deadlines.js);
  *   - signal per request: `AbortSignal.timeout(30 000)`;
  * and the whole `client.fetch` path (auth header, URL, token check, redirect handling) through the same
  * dispatcher, with and without its time limit, against `fetch` with the same header.
  *
- *   npm run build && BENCH_N=20000 BENCH_ROUNDS=7 node bench/deadlines.mjs
+ *   npm run build && BENCH_N=2000 BENCH_ROUNDS=21 node bench/deadlines.mjs
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BUILD, DIST, fmt, median, pool, tempDir } from './lib/util.mjs';
 
-// Each round starts from a collected heap, so one side's garbage is not collected on another side's time.
-if (typeof globalThis.gc !== 'function') {
-  const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url)], {
-    stdio: 'inherit',
-  });
+// Single-threaded GC: process.cpuUsage() counts every thread, and GC helper threads add noise of their own.
+if (!process.execArgv.includes('--single-threaded-gc')) {
+  const flags = ['--single-threaded-gc'];
+  const r = spawnSync(process.execPath, [...flags, fileURLToPath(import.meta.url)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
 
-const N = Number(process.env.BENCH_N ?? 20_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const N = Number(process.env.BENCH_N ?? 2_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
 const CONCURRENCY = 32;
 const TIMEOUT_MS = 30_000;
 
@@ -63,6 +62,10 @@ const instant = {
   },
 };
 
+// What fetch sends to when no dispatcher is given (see src/client/wire-deadlines.ts); fetch sets it on first use.
+await fetch('data:,');
+globalThis[Symbol.for('undici.globalDispatcher.1')] = instant;
+
 const URL_ = 'http://127.0.0.1:8080/api/auth';
 const AUTH = { authorization: 'Bearer bench-token' };
 const wire = new WireDeadlines(TIMEOUT_MS, () => new Error('timeout'));
@@ -80,15 +83,16 @@ const client = await createClient(clientOpts(TIMEOUT_MS));
 const clientNoLimit = await createClient(clientOpts(0));
 
 const sides = {
-  fetch: () => fetch(URL_, { headers: AUTH, dispatcher: instant }).then(drain),
+  fetch: () => fetch(URL_, { headers: AUTH }).then(drain),
+  // The same as `fetch`: how far apart two identical sides come out is the run's noise.
+  'fetch (again)': () => fetch(URL_, { headers: AUTH }).then(drain),
   'wire deadline': () =>
-    fetch(URL_, { headers: AUTH, dispatcher: wire.call(undefined, instant) }).then(drain),
-  'shared signal': () =>
-    fetch(URL_, { headers: AUTH, dispatcher: instant, signal: shared.signal() }).then(drain),
+    fetch(URL_, { headers: AUTH, dispatcher: wire.call(undefined, undefined) }).then(drain),
+  'shared signal': () => fetch(URL_, { headers: AUTH, signal: shared.signal() }).then(drain),
   'signal per request': () =>
-    fetch(URL_, { headers: AUTH, dispatcher: instant, signal: AbortSignal.timeout(TIMEOUT_MS) }).then(drain),
-  'client.fetch': () => client.fetch('/api/auth', { dispatcher: instant }).then(drain),
-  'client.fetch, no limit': () => clientNoLimit.fetch('/api/auth', { dispatcher: instant }).then(drain),
+    fetch(URL_, { headers: AUTH, signal: AbortSignal.timeout(TIMEOUT_MS) }).then(drain),
+  'client.fetch': () => client.fetch('/api/auth').then(drain),
+  'client.fetch, no limit': () => clientNoLimit.fetch('/api/auth').then(drain),
 };
 const names = Object.keys(sides);
 
@@ -97,10 +101,10 @@ const cpu = Object.fromEntries(names.map((n) => [n, []]));
 const rate = Object.fromEntries(names.map((n) => [n, []]));
 let failures = 0;
 for (let round = 0; round < ROUNDS; round++) {
-  // Rotate the order so drift on the machine hits every side alike.
-  for (let i = 0; i < names.length; i++) {
-    const name = names[(round + i) % names.length];
-    globalThis.gc();
+  // Rotated, and reversed every other round: each side runs in every position, after every other side.
+  const order = names.map((_, i) => names[(round + i) % names.length]);
+  if (round % 2 === 1) order.reverse();
+  for (const name of order) {
     const c0 = process.cpuUsage();
     const r = await pool(N, CONCURRENCY, sides[name]);
     const used = process.cpuUsage(c0);
@@ -111,20 +115,51 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 tmp.cleanup();
 
-const base = median(cpu.fetch);
+/** Median over rounds of `name`'s CPU minus `than`'s in the same round (paired: drift between rounds cancels). */
+const over = (name, than = 'fetch') => median(cpu[name].map((c, i) => c - cpu[than][i]));
 console.log(
   `\n== time-limit CPU per request (in-process dispatcher, no I/O): ${ROUNDS} rounds × ${N} requests, concurrency ${CONCURRENCY}, failures ${failures}`,
 );
 for (const name of names) {
-  const c = median(cpu[name]);
-  const vs = name.startsWith('client') ? '' : `   (+${fmt(c - base, 2)} µs over fetch)`;
+  const vs = name === 'fetch' ? '' : `   ${fmt(over(name), 2).padStart(6)} µs over fetch`;
   console.log(
-    `   ${name.padEnd(24)} ${fmt(c, 2).padStart(7)} µs/request   ${fmt(median(rate[name]) * 1000, 0).padStart(7)} req/s${vs}`,
+    `   ${name.padEnd(24)} ${fmt(median(cpu[name]), 1).padStart(6)} µs/request   ${fmt(median(rate[name]) * 1000, 0).padStart(6)} req/s${vs}`,
   );
 }
-const cc = median(cpu['client.fetch']);
-const cn = median(cpu['client.fetch, no limit']);
 console.log(
-  `   client.fetch over fetch: +${fmt(cc - base, 2)} µs/request, of which its time limit +${fmt(cc - cn, 2)} µs`,
+  `   client.fetch: its time limit ${fmt(over('client.fetch', 'client.fetch, no limit'), 2)} µs/request (client with vs without it)`,
+);
+
+// The deadline machinery alone, no fetch: a call's deadline and one request through it (dispatch, connect,
+// complete), against the same loop without it. fetch makes a handler per request; so does each loop.
+const sink = { dispatch: () => true };
+const noop = () => {};
+const handlerOf = () => ({ onConnect() {}, onComplete() {}, onError() {} });
+const LOOP = 500_000;
+const loops = {
+  without: () => {
+    const h = handlerOf();
+    sink.dispatch(undefined, h);
+    h.onConnect(noop);
+    h.onComplete([]);
+  },
+  with: () => {
+    const h = handlerOf();
+    wire.call(undefined, sink).dispatch(undefined, h);
+    h.onConnect(noop);
+    h.onComplete([]);
+  },
+};
+const alone = { without: [], with: [] };
+for (let r = 0; r < 7; r++) {
+  for (const [name, body] of Object.entries(loops)) {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < LOOP; i++) body();
+    const used = process.cpuUsage(c0);
+    alone[name].push((used.user + used.system) / LOOP);
+  }
+}
+console.log(
+  `   wire deadline machinery alone (no fetch): ${fmt(median(alone.with.map((c, i) => c - alone.without[i])), 3)} µs/request`,
 );
 if (failures > 0) process.exitCode = 1;

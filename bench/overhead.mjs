@@ -5,8 +5,8 @@
  * larger share there (tokens still come from the dev server as issuer). Both servers are child processes, so
  * their CPU is not counted against either side.
  *
- * Sides, in rounds of one chunk each (default 500 requests, concurrency 32), the order rotating every round
- * so drift on the machine hits all alike:
+ * Sides, in rounds of one chunk each (default 500 requests, concurrency 32), the order rotating (and reversing)
+ * every round so drift on the machine (and one side's garbage, collected on the next side's time) hits all alike:
  *   - plain:  `fetch(url, { headers })` with the very Authorization header the client sends;
  *   - client: `client.fetch('/api/auth')` with its default 30 s time limit;
  *   - client, no limit: the same with `timeoutMs: 0` (what the time limit itself costs);
@@ -58,8 +58,10 @@ async function compare(title, clients, apiBase) {
   let failures = 0;
   for (let r = 0; r < rounds; r++) {
     const rate = {};
-    for (let i = 0; i < names.length; i++) {
-      const side = names[(r + i) % names.length];
+    // Rotated, and reversed every other round: each side runs in every position, after every other side.
+    const order = names.map((_, i) => names[(r + i) % names.length]);
+    if (r % 2 === 1) order.reverse();
+    for (const side of order) {
       const cpu0 = process.cpuUsage();
       const res = await pool(CHUNK, CONCURRENCY, sides[side]);
       const used = process.cpuUsage(cpu0);

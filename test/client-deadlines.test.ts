@@ -303,6 +303,14 @@ describe("the caller's own signal, dispatcher and fetch", () => {
     }
     expect(calls).toBe(2);
     expect(await until(() => server.closed === 2)).toBe(true);
+
+    // Its stalled bodies too: after an answer that did not go through the dispatcher, signals it is.
+    const stalled = await serve(stallBody);
+    for (let i = 0; i < 2; i++) {
+      const res = await client.fetch(`${stalled.origin}/stall/${i}`);
+      expect(timeoutOf(await res.text().catch((e: unknown) => e))).toMatchObject({ code: 'network_timeout' });
+    }
+    expect(await until(() => stalled.closed === 2)).toBe(true);
   });
 
   it('a fetch that passes `dispatcher` on is given the transport limit (stalled body)', async () => {
