@@ -126,6 +126,9 @@ class Client implements DHCoreClient {
   readonly #maxRedirects: number;
   /** A token the API rejected right after it was obtained by a refresh (see #exchange). */
   #rejectedFresh: string | undefined;
+  /** The last token's header value, built once: a new ≈1 KB string per request is copied again by fetch. */
+  #bearerToken: string | undefined;
+  #bearerValue = '';
 
   constructor(session: Session, http: Http, logger: Logger | undefined, maxRedirects: number) {
     this.#session = session;
@@ -192,7 +195,7 @@ class Client implements DHCoreClient {
       let token = this.#refreshable && !p.callerAuth ? await this.#session.accessToken() : undefined;
       const auth =
         token !== undefined
-          ? `Bearer ${token}`
+          ? this.#bearer(token)
           : p.callerAuth
             ? undefined
             : await this.#session.authorization();
@@ -218,7 +221,7 @@ class Client implements DHCoreClient {
         await sent.response.body?.cancel().catch(() => {});
         this.#log?.(`${p.method} ${describeUrl(sent.url)} → 401; refreshing the token and retrying once`);
         token = await this.#session.refresh({ rejectedToken: token });
-        sent = await this.#send(p, `Bearer ${token}`);
+        sent = await this.#send(p, this.#bearer(token));
         if (sent.response.status === 401 && sent.authSent) this.#rejectedFresh = token;
       }
       if (this.#log) {
@@ -228,6 +231,14 @@ class Client implements DHCoreClient {
     } catch (err) {
       throw this.#transportError(err, p, callerSignal);
     }
+  }
+
+  #bearer(token: string): string {
+    if (token !== this.#bearerToken) {
+      this.#bearerToken = token;
+      this.#bearerValue = `Bearer ${token}`;
+    }
+    return this.#bearerValue;
   }
 
   /** The error of a call out of time: for `p`, or (a deadline signal shared by several calls) for any. */
