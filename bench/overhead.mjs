@@ -1,17 +1,23 @@
 #!/usr/bin/env node
 /**
- * Overhead of `client.fetch` over plain `fetch`: the same N requests (default 10 000, concurrency 32) to the
- * dev server's `/api/auth`, once through `client.fetch('/api/auth')` and once through `fetch(url, { headers })`
- * with a fixed Authorization header, alternating rounds in ONE run. Reports the throughput ratio client/plain
- * (target ≥ 0.95). The dev server runs as a child process so its CPU is not counted against either side.
+ * Overhead of `client.fetch` over plain `fetch`, against two servers in ONE run: the dev server's `/api/auth`
+ * (the target) and a minimal HTTP server that answers far faster, so the client's own cost per request is a
+ * larger share there (tokens still come from the dev server as issuer). Both servers are child processes, so
+ * their CPU is not counted against either side.
  *
- * A second, stricter comparison sends the same requests to a minimal HTTP server (also a child process;
- * tokens still come from the dev server as issuer): it answers much faster than the dev server, so the
- * client's own cost per request is a larger share of the total there.
+ * Sides, in rounds of one chunk each (default 500 requests, concurrency 32), the order rotating (and reversing)
+ * every round so drift on the machine (and one side's garbage, collected on the next side's time) hits all alike:
+ *   - plain:  `fetch(url, { headers })` with the very Authorization header the client sends;
+ *   - client: `client.fetch('/api/auth')` with its default 30 s time limit;
+ *   - client, no limit: the same with `timeoutMs: 0` (what the time limit itself costs);
+ *   - client (baseline build): with BENCH_BASELINE_DIST=<another build's dist>, its client in the same rounds.
+ * The throughput ratio client/plain is the median of the rounds' ratios (the ratio of total wall times is
+ * shown too); target ≥ 0.97 against both servers.
  *
- *   BENCH_N=10000 BENCH_CONCURRENCY=32 BENCH_CHUNK=1000 node bench/overhead.mjs
+ *   BENCH_N=10000 BENCH_CONCURRENCY=32 BENCH_CHUNK=500 node bench/overhead.mjs
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createClient } from '../dist/index.js';
 import {
   drain,
@@ -26,62 +32,66 @@ import {
 
 const N = Number(process.env.BENCH_N ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const CHUNK = Number(process.env.BENCH_CHUNK ?? 1_000);
-// Diagnosis: BENCH_TIMEOUT_MS=0 runs the client without its per-request timeout.
-const clientOptions = process.env.BENCH_TIMEOUT_MS ? { timeoutMs: Number(process.env.BENCH_TIMEOUT_MS) } : {};
+const CHUNK = Number(process.env.BENCH_CHUNK ?? 500);
+const TARGET = 0.97;
+const baselineDist = process.env.BENCH_BASELINE_DIST;
+const createBaseline = baselineDist
+  ? (await import(pathToFileURL(join(resolve(baselineDist), 'index.js')).href)).createClient
+  : undefined;
 
-/** Alternate rounds of plain fetch and client.fetch against `apiBase`; print and return the ratio. */
-async function compare(title, client, apiBase) {
+/** Rounds of every side against `apiBase`; prints the sides and returns the client/plain ratio. */
+async function compare(title, clients, apiBase) {
   // The baseline sends the very token the client uses, as a fixed header.
-  const headers = await client.authHeaders();
+  const headers = await clients.client.authHeaders();
   const url = `${apiBase}/api/auth`;
-  const sides = {
-    plain: () => fetch(url, { headers }).then(drain),
-    client: () => client.fetch('/api/auth').then(drain),
-  };
-  // Warm up both (connections, JIT) before measuring.
-  for (const fn of Object.values(sides)) await pool(Math.min(2000, N), CONCURRENCY, fn);
+  const sides = { plain: () => fetch(url, { headers }).then(drain) };
+  for (const [name, c] of Object.entries(clients)) sides[name] = () => c.fetch('/api/auth').then(drain);
+  const names = Object.keys(sides);
+  // Warm up every side (connections, JIT) before measuring.
+  for (const name of names) await pool(Math.min(2000, N), CONCURRENCY, sides[name]);
 
-  // Short chunks in ABBA order, so load drifting on the machine hits both sides alike.
-  const chunks = Math.max(2, Math.ceil(N / CHUNK));
-  const wall = { plain: 0, client: 0 };
-  const cpu = { plain: 0, client: 0 };
-  const lat = { plain: [], client: [] };
-  const pairRatios = [];
+  const rounds = Math.max(2, Math.ceil(N / CHUNK));
+  const wall = Object.fromEntries(names.map((n) => [n, 0]));
+  const cpu = Object.fromEntries(names.map((n) => [n, 0]));
+  const lat = Object.fromEntries(names.map((n) => [n, []]));
+  const roundRatios = Object.fromEntries(names.map((n) => [n, []]));
   let failures = 0;
-  for (let c = 0; c < chunks; c++) {
-    const order = c % 2 === 0 ? ['plain', 'client'] : ['client', 'plain'];
+  for (let r = 0; r < rounds; r++) {
     const rate = {};
+    // Rotated, and reversed every other round: each side runs in every position, after every other side.
+    const order = names.map((_, i) => names[(r + i) % names.length]);
+    if (r % 2 === 1) order.reverse();
     for (const side of order) {
       const cpu0 = process.cpuUsage();
-      const r = await pool(CHUNK, CONCURRENCY, sides[side]);
+      const res = await pool(CHUNK, CONCURRENCY, sides[side]);
       const used = process.cpuUsage(cpu0);
       cpu[side] += used.user + used.system;
-      wall[side] += r.wallMs;
-      failures += r.failures;
-      lat[side].push(...r.latencies);
-      rate[side] = CHUNK / r.wallMs;
+      wall[side] += res.wallMs;
+      failures += res.failures;
+      lat[side].push(...res.latencies);
+      rate[side] = CHUNK / res.wallMs;
     }
-    pairRatios.push(rate.client / rate.plain);
+    for (const side of names) roundRatios[side].push(rate[side] / rate.plain);
   }
-  const total = chunks * CHUNK;
-  const ratio = wall.plain / wall.client;
+  const total = rounds * CHUNK;
   console.log(
-    `\n== overhead (${title}): ${total} requests each side in ${chunks} alternating chunks, concurrency ${CONCURRENCY}`,
+    `\n== overhead (${title}): ${total} requests per side in ${rounds} rotating rounds, concurrency ${CONCURRENCY}`,
   );
-  console.log(`   GET ${url}, auth method ${client.authMethod}, failures: ${failures}`);
-  for (const side of ['plain', 'client']) {
+  console.log(`   GET ${url}, auth method ${clients.client.authMethod}, failures: ${failures}`);
+  for (const side of names) {
+    const ratio = side === 'plain' ? '' : `   ratio ${fmt(median(roundRatios[side]), 3)}`;
     console.log(
-      `   ${side.padEnd(6)}  ${fmt((total / wall[side]) * 1000, 0).padStart(6)} req/s   ` +
-        `CPU in this process ${fmt(cpu[side] / total, 1).padStart(6)} µs/request   ` +
-        `latency p50 ${fmt(percentile(lat[side], 50), 2)} ms, p99 ${fmt(percentile(lat[side], 99), 2)} ms`,
+      `   ${side.padEnd(24)} ${fmt((total / wall[side]) * 1000, 0).padStart(6)} req/s   ` +
+        `CPU here ${fmt(cpu[side] / total, 1).padStart(6)} µs/request (${fmt((cpu[side] - cpu.plain) / total, 1).padStart(5)} over plain)   ` +
+        `p50 ${fmt(percentile(lat[side], 50), 2)} ms, p99 ${fmt(percentile(lat[side], 99), 2)} ms${ratio}`,
     );
   }
+  const ratio = median(roundRatios.client);
   console.log(
-    `   throughput ratio client/plain: ${fmt(ratio, 3)} (median of chunk pairs ${fmt(median(pairRatios), 3)}; ` +
-      `target ≥ 0.95: ${ratio >= 0.95 ? 'met' : 'NOT met'}); client CPU overhead ${fmt((cpu.client - cpu.plain) / total, 1)} µs/request`,
+    `   throughput ratio client/plain: ${fmt(ratio, 3)} (median of rounds; total wall ${fmt(wall.plain / wall.client, 3)}); ` +
+      `target ≥ ${TARGET}: ${ratio >= TARGET ? 'met' : 'NOT met'}`,
   );
-  return { ratio, failures };
+  return { ratio, failures, limitCpu: (cpu.client - cpu['client, no limit']) / total };
 }
 
 const server = await startDevServerChild();
@@ -95,15 +105,28 @@ try {
     DHCORE_PERSONAL_ACCESS_TOKEN: server.pat,
   };
   const configFile = join(tmp.dir, '.dhcore.ini');
-  const devClient = await createClient({ env, configFile, storage: 'memory', ...clientOptions });
-  const a = await compare('dev server /api/auth — the target', devClient, server.endpoint);
-  const rawClient = await createClient({
-    env: { ...env, DHCORE_ENDPOINT: raw.origin, DHCORE_ISSUER: server.endpoint },
-    configFile,
-    storage: 'memory',
-    ...clientOptions,
-  });
-  const b = await compare('minimal HTTP server — stricter', rawClient, raw.origin);
+  const clientsFor = async (e) => {
+    const opts = { env: e, configFile, storage: 'memory' };
+    const clients = {
+      client: await createClient(opts),
+      'client, no limit': await createClient({ ...opts, timeoutMs: 0 }),
+    };
+    if (createBaseline) clients['client (baseline build)'] = await createBaseline(opts);
+    return clients;
+  };
+  const a = await compare('dev server /api/auth — the target', await clientsFor(env), server.endpoint);
+  const rawEnv = { ...env, DHCORE_ENDPOINT: raw.origin, DHCORE_ISSUER: server.endpoint };
+  const b = await compare('minimal HTTP server — stricter', await clientsFor(rawEnv), raw.origin);
+  console.log('\n== summary: client.fetch / fetch throughput (median of rounds), target ≥ 0.97');
+  for (const [name, r] of [
+    ['dev server', a],
+    ['minimal server', b],
+  ]) {
+    console.log(
+      `   ${name.padEnd(15)} ${fmt(r.ratio, 3)}  ${r.ratio >= TARGET ? 'met' : 'NOT met'}   ` +
+        `(time limit: ${fmt(r.limitCpu, 1)} µs CPU/request over the client without it)`,
+    );
+  }
   if (a.failures + b.failures > 0) process.exitCode = 1;
 } finally {
   await Promise.all([server.close(), raw.close()]);

@@ -14,7 +14,8 @@ import { networkError } from '../net/network-error.js';
 import { CROSS_ORIGIN_STRIPPED, describeUrl, originOf, REDIRECT_STATUSES } from '../net/origin.js';
 import { redactUrl } from '../redact.js';
 import { SharedDeadlines } from './deadlines.js';
-import { BODY_HEADERS, isStream, type Prepared, prepare, withAuthorization, without } from './request.js';
+import { BODY_HEADERS, hopInit, type Prepared, prepare, withAuthorization, without } from './request.js';
+import { type Dispatcher, WireDeadlines } from './wire-deadlines.js';
 
 export type { Logger } from '../diagnostics.js';
 
@@ -29,9 +30,11 @@ export interface ClientOptions extends ResolveOptions {
   /**
    * Time limit of each `client.fetch` call in ms, like `AbortSignal.timeout()`: connecting, redirects, the 401
    * retry and reading the body. When it expires the request is aborted (its connection closed) and the call
-   * rejects with `DHCoreError` `network_timeout` (reading the body, with the signal's `TimeoutError`). Default
-   * 30 000; `0` or `Infinity` disables it. Without a caller `signal`, requests that start within the same
-   * 1/100 of the limit (at most 100 ms) share one deadline, so the limit may be exceeded by that much.
+   * rejects with `DHCoreError` `network_timeout`; a body read then fails with that error as the `cause` of
+   * fetch's `TypeError('terminated')` (or as the error itself, with a `fetch` that ignores `dispatcher`).
+   * Default 30 000; `0` or `Infinity` disables it. Calls that start within the same 1/100 of the limit (at
+   * most 100 ms) share one deadline, so the limit may be exceeded by that much. A caller `signal` or
+   * `dispatcher` keeps working alongside it.
    */
   timeoutMs?: number;
   /** `fetch` implementation to send requests with (default: the global `fetch`). */
@@ -115,11 +118,17 @@ class Client implements DHCoreClient {
   readonly #origin: string;
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
+  /** The time limit kept at the transport (see wire-deadlines.ts); undefined without a limit. */
+  readonly #wire: WireDeadlines<Prepared> | undefined;
+  /** The time limit kept by signals, for a fetch that cannot be limited at the transport. */
   readonly #deadlines: SharedDeadlines | undefined;
   readonly #log: Logger | undefined;
   readonly #maxRedirects: number;
   /** A token the API rejected right after it was obtained by a refresh (see #exchange). */
   #rejectedFresh: string | undefined;
+  /** The last token's header value, built once: a new ≈1 KB string per request is copied again by fetch. */
+  #bearerToken: string | undefined;
+  #bearerValue = '';
 
   constructor(session: Session, http: Http, logger: Logger | undefined, maxRedirects: number) {
     this.#session = session;
@@ -128,7 +137,10 @@ class Client implements DHCoreClient {
     this.#origin = originOf(this.#endpoint) ?? this.#endpoint;
     this.#fetch = http.fetch;
     this.#timeoutMs = http.timeoutMs;
-    this.#deadlines = this.#timeoutMs > 0 ? new SharedDeadlines(this.#timeoutMs) : undefined;
+    if (this.#timeoutMs > 0) {
+      this.#wire = new WireDeadlines(this.#timeoutMs, (p: Prepared) => this.#timeoutError(p));
+      this.#deadlines = new SharedDeadlines(this.#timeoutMs, () => this.#timeoutError());
+    }
     this.#log = logger;
     this.#maxRedirects = maxRedirects;
   }
@@ -163,31 +175,27 @@ class Client implements DHCoreClient {
   async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const p = prepare(input, init, this.#endpoint);
     const callerSignal = p.signal;
-    if (this.#deadlines === undefined) return this.#exchange(p, undefined, callerSignal);
-    let timeout: AbortSignal;
-    if (callerSignal) {
-      // Node's fetch pays for the caller's signal anyway: combine it with a precise timeout of its own.
-      timeout = AbortSignal.timeout(this.#timeoutMs);
-      p.signal = AbortSignal.any([callerSignal, timeout]);
-    } else {
-      timeout = this.#deadlines.signal();
-      p.signal = timeout;
+    const wire = this.#wire;
+    if (wire === undefined || this.#deadlines === undefined) return this.#exchange(p, callerSignal);
+    if (!wire.refused) {
+      p.deadline = wire.call(p, p.rest?.dispatcher as Dispatcher | undefined);
+      if (wire.proven) return this.#exchange(p, callerSignal);
+      // Until a request shows that this fetch sends through the dispatcher it is given, a signal too.
     }
-    return this.#exchange(p, timeout, callerSignal);
+    const timeout = this.#deadlines.signal();
+    p.timeout = timeout;
+    p.signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
+    return this.#exchange(p, callerSignal);
   }
 
   /** One request as the caller sees it: auth, redirects, and on a 401 one refresh and one retry. */
-  async #exchange(
-    p: Prepared,
-    timeout: AbortSignal | undefined,
-    callerSignal: AbortSignal | undefined,
-  ): Promise<Response> {
+  async #exchange(p: Prepared, callerSignal: AbortSignal | undefined): Promise<Response> {
     const started = this.#log ? performance.now() : 0;
     try {
       let token = this.#refreshable && !p.callerAuth ? await this.#session.accessToken() : undefined;
       const auth =
         token !== undefined
-          ? `Bearer ${token}`
+          ? this.#bearer(token)
           : p.callerAuth
             ? undefined
             : await this.#session.authorization();
@@ -213,7 +221,7 @@ class Client implements DHCoreClient {
         await sent.response.body?.cancel().catch(() => {});
         this.#log?.(`${p.method} ${describeUrl(sent.url)} → 401; refreshing the token and retrying once`);
         token = await this.#session.refresh({ rejectedToken: token });
-        sent = await this.#send(p, `Bearer ${token}`);
+        sent = await this.#send(p, this.#bearer(token));
         if (sent.response.status === 401 && sent.authSent) this.#rejectedFresh = token;
       }
       if (this.#log) {
@@ -221,16 +229,25 @@ class Client implements DHCoreClient {
       }
       return sent.response;
     } catch (err) {
-      throw this.#transportError(err, p, timeout, callerSignal);
+      throw this.#transportError(err, p, callerSignal);
     }
   }
 
-  #timeoutError(p: Prepared, cause?: unknown): DHCoreError {
-    const target = `${p.method} ${describeUrl(p.url)}`;
-    this.#log?.(`${target} timed out after ${this.#timeoutMs} ms`);
+  #bearer(token: string): string {
+    if (token !== this.#bearerToken) {
+      this.#bearerToken = token;
+      this.#bearerValue = `Bearer ${token}`;
+    }
+    return this.#bearerValue;
+  }
+
+  /** The error of a call out of time: for `p`, or (a deadline signal shared by several calls) for any. */
+  #timeoutError(p?: Prepared, cause?: unknown): DHCoreError {
+    const target = p === undefined ? 'A request' : `${p.method} ${describeUrl(p.url)}`;
+    if (p !== undefined) this.#log?.(`${target} timed out after ${this.#timeoutMs} ms`);
     return new DHCoreError(
       'network_timeout',
-      `${target} got no answer within ${this.#timeoutMs} ms; check the endpoint or raise timeoutMs in createClient().`,
+      `${target} got no complete answer within ${this.#timeoutMs} ms; check the endpoint or raise timeoutMs in createClient().`,
       cause === undefined ? undefined : { cause },
     );
   }
@@ -248,14 +265,16 @@ class Client implements DHCoreClient {
     let home = p.relative || originOf(url) === this.#origin;
     for (let hop = 0; ; hop++) {
       const authorization = home ? auth : undefined;
-      const init: RequestInit = p.rest === undefined ? {} : { ...p.rest };
-      init.method = method;
-      init.headers = withAuthorization(headers, authorization);
-      init.body = body;
-      init.signal = p.signal;
-      init.redirect = p.redirect === 'error' ? 'error' : 'manual';
-      if (isStream(body)) init.duplex = 'half';
-      const response = await this.#fetch(url, init);
+      const deadline = p.deadline;
+      const init = hopInit(p, method, withAuthorization(headers, authorization), body, deadline);
+      let response: Response;
+      if (deadline === undefined) response = await this.#fetch(url, init);
+      else {
+        const dispatched = deadline.dispatched;
+        response = await this.#fetch(url, init);
+        // An http(s) answer whose request never went through the dispatcher: this fetch ignores `dispatcher`.
+        if (deadline.dispatched === dispatched && /^https?:/i.test(url)) this.#wire!.refused = true;
+      }
       if (p.redirect !== 'follow' || !REDIRECT_STATUSES.has(response.status)) {
         return { response, authSent: authorization !== undefined, url };
       }
@@ -304,14 +323,13 @@ class Client implements DHCoreClient {
     }
   }
 
-  #transportError(
-    err: unknown,
-    p: Prepared,
-    timeout: AbortSignal | undefined,
-    caller: AbortSignal | undefined,
-  ) {
+  #transportError(err: unknown, p: Prepared, caller: AbortSignal | undefined) {
     const target = `${p.method} ${describeUrl(p.url)}`;
-    if (timeout?.aborted && !caller?.aborted) return this.#timeoutError(p, err);
+    if (!caller?.aborted) {
+      // fetch rejects with the limit's error as the cause: that error, which names the call, is the answer.
+      if (p.deadline?.timedOut) return p.deadline.reason();
+      if (p.timeout?.aborted) return this.#timeoutError(p, err);
+    }
     // Other errors (bad URL or header, redirect: 'error', the caller's abort) are the caller's and stay as they are.
     const mapped = caller?.aborted
       ? undefined

@@ -1,5 +1,6 @@
 /**
- * Per-request time limits without a timer per request (see {@link SharedDeadlines}).
+ * Per-request time limits by signal, without a timer per request (see {@link SharedDeadlines}): for a fetch
+ * that cannot be limited at the transport (wire-deadlines.ts).
  */
 
 /**
@@ -16,14 +17,17 @@
 export class SharedDeadlines {
   readonly #timeoutMs: number;
   readonly #windowMs: number;
+  readonly #reason: () => Error;
   #signal: AbortSignal | undefined;
   #users = 0;
   /** `performance.now()` at which the current signal stops taking requests (monotonic: immune to clock changes). */
   #closesAt = 0;
 
-  constructor(timeoutMs: number) {
+  /** `reason()` is what a signal aborts with when its time is up (and what a body read then fails with). */
+  constructor(timeoutMs: number, reason: () => Error) {
     this.#timeoutMs = timeoutMs;
     this.#windowMs = Math.min(100, timeoutMs / 100);
+    this.#reason = reason;
   }
 
   /** The signal for a request starting now. */
@@ -35,9 +39,7 @@ export class SharedDeadlines {
     }
     const controller = new AbortController();
     // unref: a deadline alone must not keep the process alive (a pending request's socket does).
-    setTimeout(() => {
-      controller.abort(new DOMException(`no answer within ${this.#timeoutMs} ms`, 'TimeoutError'));
-    }, this.#timeoutMs + this.#windowMs).unref();
+    setTimeout(() => controller.abort(this.#reason()), this.#timeoutMs + this.#windowMs).unref();
     this.#signal = controller.signal;
     this.#users = 1;
     this.#closesAt = now + this.#windowMs;
