@@ -214,7 +214,7 @@ process.stdout.write(Object.keys(h).join(','));`;
         expect(r.stdout).toBe('Authorization');
         return readFileSync(log, 'utf8');
       };
-      const tokenManager = /\/dist\/chunks\/lifecycle-[\w-]+\.js/;
+      const tokenManager = /\/dist\/chunks\/token-session-[\w-]+\.js/;
       const basic = run('b');
       expect(basic).toContain('/dist/index.js');
       for (const heavy of HEAVY) expect(basic).not.toContain(`/node_modules/${heavy}/`);

@@ -25,8 +25,8 @@ import { exchangePat, type IssuedTokens } from './grants.js';
 import { warnIfSentInClear } from './messages.js';
 import { AUTH_METHODS } from './methods.js';
 import { targetOf } from './oidc.js';
-import { placementFor } from './session.js';
 import { MANAGED_TOKEN_KEYS, tokenChange } from './token-record.js';
+import { placementFor } from './token-session.js';
 
 /** Configuration keys saved with a login when they did not come from the file. */
 const PORTABLE_CONFIG_KEYS = [

@@ -8,21 +8,14 @@
  */
 import { resolveConfig } from '../config/resolve.js';
 import type { AuthMethod, ResolvedConfig, ResolveOptions } from '../config/types.js';
-import { type Logger, loggerFor } from '../diagnostics.js';
-import { boundedTimeout, type HttpOptions, httpOf } from '../net/http.js';
+import type { Logger } from '../diagnostics.js';
+import { type HttpOptions, httpOf } from '../net/http.js';
 import { withCurrentProfile } from '../profiles/current.js';
 import type { LockOptions } from '../store/lock.js';
-import { ProfileStore, type ProfileValues, type StorageMode } from '../store/profile-store.js';
-import {
-  CACHE_SECTION,
-  ensureTokenCacheDir,
-  readTokenCache,
-  tokenCacheDisabled,
-  tokenCacheFile,
-} from '../store/token-cache.js';
+import type { ProfileValues, StorageMode } from '../store/profile-store.js';
 import { formatInstant } from './expiry.js';
 import { noTokenError, notRefreshableError, tokenExpiredError, warnIfSentInClear } from './messages.js';
-import { AUTH_METHODS, type AuthMethodBehaviour } from './methods.js';
+import { AUTH_METHODS } from './methods.js';
 import { type HeldTokens, storedInConfig, storeValuesOf, usableTokens, validAccess } from './token-record.js';
 
 // A builtin through process.getBuiltinModule(), not an ESM import: shorter cold start (see config/resolve.ts).
@@ -76,7 +69,7 @@ export interface Session {
 export interface SessionOptions extends ResolveOptions, HttpOptions {
   /** An already resolved configuration (then the resolution options are not used). */
   config?: ResolvedConfig;
-  /** Where new tokens are kept; default: see {@link placementFor}. */
+  /** Where new tokens are kept; default: see `placementFor` (token-session.ts). */
   storage?: StorageMode;
   logger?: Logger;
   /** Cross-process lock tuning (tests, benchmarks). */
@@ -101,38 +94,6 @@ export interface Placement {
 }
 
 /**
- * Where tokens obtained for `config` are kept, decided here only: the caller's choice of memory; memory for
- * credentials passed in code (the file would not read them back); the profile's section when the config file
- * has it; otherwise — a profile that lives only in the environment — the token cache (memory with
- * `DHCORE_TOKEN_CACHE=off`), because such a run must never create or edit the config file.
- */
-export function placementFor(
-  config: ResolvedConfig,
-  method: AuthMethodBehaviour,
-  requested: StorageMode | undefined,
-  env: Readonly<Record<string, string | undefined>>,
-): Placement {
-  const inFile = { file: config.configFile, section: config.profile, cached: undefined };
-  const key = method.credentialKey;
-  const credential = key === undefined ? undefined : config.get(key);
-  if (requested === 'memory' || (key !== undefined && config.sources[key] === 'option')) {
-    return { storage: 'memory', ...inFile, memoryBecause: 'requested' };
-  }
-  if (config.inFile || key === undefined || credential === undefined) return { storage: 'file', ...inFile };
-  if (tokenCacheDisabled(env)) return { storage: 'memory', ...inFile, memoryBecause: 'cache-off' };
-  const file = tokenCacheFile(env, {
-    endpoint: config.endpoint,
-    clientId: config.clientId,
-    credentialKey: key,
-    credential,
-  });
-  // An unusable cache (no folder can be made, an entry that cannot be read) is memory, said once.
-  const cached = ensureTokenCacheDir(file) ? readTokenCache(file) : undefined;
-  if (cached === undefined) return { storage: 'memory', ...inFile, memoryBecause: 'cache-unusable' };
-  return { storage: 'cache', file, section: CACHE_SECTION, cached };
-}
-
-/**
  * The session for the resolved profile.
  *
  * @example
@@ -146,42 +107,10 @@ export async function openSession(opts: SessionOptions = {}): Promise<Session> {
   const http = httpOf(opts);
   warnIfSentInClear(config);
   if (!method.refreshable) return new FixedCredentials(config, opts.storage === 'memory' ? 'memory' : 'file');
-  const placement = placementFor(config, method, opts.storage, env);
-  const log = loggerFor(opts.logger, 'dhcore:auth', env) ?? (() => {});
-  log(`profile ${config.profile} (auth ${config.authMethod}): ${describeSources(config)}`);
-  log(`tokens of profile ${config.profile} are kept in ${describePlacement(placement)}`);
-  const { TokenLifecycle } = await import('./lifecycle.js');
-  const store = new ProfileStore({
-    file: placement.file,
-    profile: placement.section,
-    storage: placement.storage === 'memory' ? 'memory' : 'file',
-    logger: log,
-    // A lock holder is waited for as long as its token request may take.
-    lock: { requestTimeoutMs: boundedTimeout(http), ...opts.lock },
-  });
-  return new TokenLifecycle({
-    config,
-    method,
-    store,
-    placement,
-    http,
-    env,
-    log,
-    refuseUnsaveable: opts.refuseUnsaveable === true,
-  });
-}
-
-/** Where each configuration and credential value came from (names and sources only). */
-function describeSources(config: ResolvedConfig): string {
-  const entries = Object.entries(config.sources).filter(
-    ([k]) => k.startsWith('dhcore_') || k.startsWith('oauth2_'),
-  );
-  return entries.map(([key, source]) => `${key} (${source})`).join(', ') || 'no values';
-}
-
-function describePlacement(p: Placement): string {
-  if (p.storage === 'memory') return 'memory (this process only)';
-  return p.storage === 'cache' ? `the token cache ${p.file}` : `[${p.section}] of ${p.file}`;
+  // The token lifecycle, the profile store and the token cache: loaded on demand, so a `basic` or
+  // `access_token_only` profile starts without them.
+  const { openTokenSession } = await import('./token-session.js');
+  return openTokenSession(config, method, http, env, opts);
 }
 
 /** `access_token_only`, `basic` and `none`: credentials that never change. */
