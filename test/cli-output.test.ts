@@ -40,6 +40,27 @@ describe('closed pipes', () => {
   }
 });
 
+/** `dhcore <args> 2>&-`-like: the reader of stderr has gone away before dhcore reports a failure. */
+function withClosedStderr(args: string[], env: NodeJS.ProcessEnv): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr.destroy();
+    child.on('close', (code) => resolve(code));
+  });
+}
+
+describe('a failure with nobody reading stderr', () => {
+  it('still exits with its code (usage 2, configuration 3, auth 4), on both routes', async () => {
+    const env = cleanEnv(home().home);
+    expect(await withClosedStderr(['token', '--bogus'], env)).toBe(2);
+    expect(await withClosedStderr(['list-env', '--bogus'], env)).toBe(2);
+    expect(await withClosedStderr(['-e', 'nope', 'token'], env)).toBe(3);
+    expect(await withClosedStderr(['status', '--offline', '-e', 'nope'], env)).toBe(3);
+    const noCredentials = cleanEnv(home().home, { DHCORE_ENDPOINT: server().endpoint });
+    expect(await withClosedStderr(['token'], noCredentials)).toBe(4);
+  });
+});
+
 describe('--debug', () => {
   it('shows the flow of a successful command on stderr: sources, storage, the exchange, timings; no secret', async () => {
     const r = await runCli(['--debug', 'token'], { env: patEnv() });

@@ -6,6 +6,7 @@
  * asserted loosely (the limit is a lower bound, plus a generous margin): these are not speed tests.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -313,7 +314,30 @@ describe("the caller's own signal, dispatcher and fetch", () => {
     expect(await until(() => stalled.closed === 2)).toBe(true);
   });
 
-  it('a fetch that passes `dispatcher` on is given the transport limit (stalled body)', async () => {
+  it("a fetch of the caller's that sends some requests its own way still gets the limit on every one", async () => {
+    // For example a wrapper that routes some hosts through an agent of its own (it replaces `dispatcher`).
+    const server = createHttpServer((req, res) => {
+      if (req.url?.startsWith('/ok')) res.end('ok'); // anything else: never answered
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const client = await freshClient(origin, {
+        fetch: (input, init) =>
+          String(input).includes('/slow')
+            ? fetch(input, { ...init, dispatcher: undefined } as RequestInit)
+            : fetch(input, init),
+      });
+      for (let i = 0; i < 2; i++) expect(await (await client.fetch(`/ok/${i}`)).text()).toBe('ok');
+      const err = await client.fetch('/slow').catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'network_timeout' });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('a fetch that passes `dispatcher` on is limited too (stalled body)', async () => {
     const server = await serve(stallBody);
     const client = await freshClient(server.origin, { fetch: (input, init) => fetch(input, init) });
     for (let i = 0; i < 2; i++) {

@@ -81,6 +81,24 @@ describe('interpolation budget', () => {
   });
 });
 
+describe('work linear in the file', () => {
+  // Each line is read once: a line without a delimiter must not make the scanner look through the rest of
+  // the file for one (that took seconds for 160 kB and minutes for 1.6 MB). The time limit only catches a
+  // scanner that hangs; a linear one needs milliseconds.
+  it('a file of many lines that are not key = value fails with config_syntax naming the first', {
+    timeout: 20_000,
+  }, () => {
+    const text = `[s]\nk = v\n${'not a key line\n'.repeat(200_000)}end = 1\n`;
+    let err: unknown;
+    try {
+      IniDocument.parse(text, 'big.ini');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'config_syntax', line: 3 });
+  });
+});
+
 describe('lazy interpolation: only keys that are read', () => {
   const PROFILE = `[__default]
 dhcore_endpoint = https://h.example

@@ -12,6 +12,7 @@ import { type LoginResult, saveInteractiveLogin } from '../auth/login.js';
 import { resolveConfig } from '../config/resolve.js';
 import { type InteractiveFlags, loginTimeoutSeconds } from './commands/login.js';
 import { globalOptions, printJson, resolveOptionsOf } from './context.js';
+import { writeErr, writeOut } from './output.js';
 
 /** Styling for stderr: only on a TTY, and never when NO_COLOR is set (https://no-color.org). */
 export function stderrStyle(stream: NodeJS.WriteStream = process.stderr, env = process.env) {
@@ -66,7 +67,7 @@ export async function runInteractiveLogin(cmd: Command, flags: InteractiveFlags)
   const config = resolveConfig(resolveOptionsOf(cmd));
   const json = globalOptions(cmd).json === true;
   const style = stderrStyle();
-  const say = (line = '') => process.stderr.write(`${line}\n`);
+  const say = (line = '') => writeErr(`${line}\n`);
   const controller = new AbortController();
   const cancel = () => controller.abort();
   process.once('SIGINT', cancel);
@@ -199,17 +200,17 @@ function report(
     return;
   }
   const as = who ? ` as ${who}` : '';
-  process.stdout.write(
+  writeOut(
     `Logged in to ${saved.endpoint}${as}; saved to profile '${saved.profile}' in ${saved.configFile}` +
       `${saved.expiresAt ? ` (access token valid until ${saved.expiresAt}, refreshed automatically)` : ''}.\n`,
   );
   if (saved.removedPat) {
-    process.stderr.write(
+    writeErr(
       'dhcore: the personal access token saved in this profile was removed (it would have taken precedence).\n',
     );
   }
   if (process.env.DHCORE_PERSONAL_ACCESS_TOKEN?.trim()) {
-    process.stderr.write(
+    writeErr(
       'dhcore: warning: $DHCORE_PERSONAL_ACCESS_TOKEN is set and is used before these tokens; unset it to use them.\n',
     );
   }

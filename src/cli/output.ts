@@ -32,7 +32,8 @@ function writeTo(fd: 1 | 2, text: string): void {
     while (offset < bytes.length) offset += writeSync(fd, bytes, offset);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    // Nobody reads (a closed pipe, or the descriptor closed: `dhcore --version >&-`): stop quietly.
+    if (code === 'EPIPE' || code === 'EBADF') process.exit(process.exitCode ?? 0);
     if (code !== 'EAGAIN') throw err;
     // A non-blocking descriptor that is full (its reader is slow): the stream queues the rest.
     queued.add(fd);

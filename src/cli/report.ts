@@ -28,6 +28,9 @@ export function reportFlags(argv: readonly string[]): ReportFlags {
 
 /** One line on stderr that says what happened and what to do; returns the exit code. */
 export function reportError(err: unknown, flags: ReportFlags): number {
+  // The exit code first: a reader of stderr that went away ends the process during the write.
+  const exitCode = exitCodeFor(err);
+  process.exitCode = exitCode;
   // Errors quote servers: one printable line, without any secret this process knows.
   const message = oneLine(withoutSecrets(err instanceof Error ? err.message : String(err)));
   const code: ErrorCode = err instanceof DHCoreError ? err.code : 'unexpected';
@@ -35,11 +38,12 @@ export function reportError(err: unknown, flags: ReportFlags): number {
   if (flags.debug && err instanceof Error) {
     writeErr(`${err.name} [${code}]\n${err.stack?.split('\n').slice(1).join('\n') ?? ''}\n`);
   }
-  return exitCodeFor(err);
+  return exitCode;
 }
 
 /** A usage error (unknown option, bad value …) as our one line; returns the exit code. */
 export function reportUsage(message: string, flags: ReportFlags, exitCode: number): number {
+  process.exitCode = exitCode; // before the write (see reportError)
   writeErr(
     flags.json ? `${JSON.stringify({ error: { code: 'usage_error', message } })}\n` : `dhcore: ${message}\n`,
   );

@@ -31,10 +31,11 @@ export interface ClientOptions extends ResolveOptions {
    * Time limit of each `client.fetch` call in ms, like `AbortSignal.timeout()`: connecting, redirects, the 401
    * retry and reading the body. When it expires the request is aborted (its connection closed) and the call
    * rejects with `DHCoreError` `network_timeout`; a body read then fails with that error as the `cause` of
-   * fetch's `TypeError('terminated')` (or as the error itself, with a `fetch` that ignores `dispatcher`).
+   * fetch's `TypeError('terminated')` (or as the error itself, with a `fetch` given here).
    * Default 30 000; `0` or `Infinity` disables it. Calls that start within the same 1/100 of the limit (at
    * most 100 ms) share one deadline, so the limit may be exceeded by that much. A caller `signal` or
-   * `dispatcher` keeps working alongside it.
+   * `dispatcher` keeps working alongside it. With Node's own fetch the limit is kept at the transport; a
+   * `fetch` given here is limited with a deadline signal.
    */
   timeoutMs?: number;
   /** `fetch` implementation to send requests with (default: the global `fetch`). */
@@ -138,7 +139,11 @@ class Client implements DHCoreClient {
     this.#fetch = http.fetch;
     this.#timeoutMs = http.timeoutMs;
     if (this.#timeoutMs > 0) {
-      this.#wire = new WireDeadlines(this.#timeoutMs, (p: Prepared) => this.#timeoutError(p));
+      // At the transport only with Node's own fetch: a fetch of the caller's may send some requests
+      // through a dispatcher of its own, which would leave them without a limit.
+      if (this.#fetch === globalThis.fetch) {
+        this.#wire = new WireDeadlines(this.#timeoutMs, (p: Prepared) => this.#timeoutError(p));
+      }
       this.#deadlines = new SharedDeadlines(this.#timeoutMs, () => this.#timeoutError());
     }
     this.#log = logger;
@@ -176,8 +181,8 @@ class Client implements DHCoreClient {
     const p = prepare(input, init, this.#endpoint);
     const callerSignal = p.signal;
     const wire = this.#wire;
-    if (wire === undefined || this.#deadlines === undefined) return this.#exchange(p, callerSignal);
-    if (!wire.refused) {
+    if (this.#deadlines === undefined) return this.#exchange(p, callerSignal); // no limit
+    if (wire !== undefined && !wire.refused) {
       p.deadline = wire.call(p, p.rest?.dispatcher as Dispatcher | undefined);
       if (wire.proven) return this.#exchange(p, callerSignal);
       // Until a request shows that this fetch sends through the dispatcher it is given, a signal too.

@@ -112,9 +112,12 @@ function isEol(c: number): boolean {
 function delimiterIndex(text: string, from: number, to: number): number {
   DELIMITER.lastIndex = from;
   const found = DELIMITER.exec(text);
-  return found === null || found.index > to ? to : found.index;
+  // The search stops at a line's end too: a line without a delimiter must not scan the rest of the file.
+  if (found === null || found.index > to) return to;
+  const c = text.charCodeAt(found.index);
+  return c === LF || c === CR ? to : found.index;
 }
-const DELIMITER = /[=:]/g;
+const DELIMITER = /[=:\r\n]/g;
 
 /** FNV-1a of a (lower-case) key. */
 function hashString(s: string): number {
