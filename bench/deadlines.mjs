@@ -19,7 +19,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { BUILD, DIST, fmt, median, pool, tempDir } from './lib/util.mjs';
+import { BUILD, DIST, fmt, median, pool, roundOrder, tempDir } from './lib/util.mjs';
 
 // Single-threaded GC: process.cpuUsage() counts every thread, and GC helper threads add noise of their own.
 if (!process.execArgv.includes('--single-threaded-gc')) {
@@ -104,9 +104,7 @@ const cpu = Object.fromEntries(names.map((n) => [n, []]));
 const rate = Object.fromEntries(names.map((n) => [n, []]));
 let failures = 0;
 for (let round = 0; round < ROUNDS; round++) {
-  // Rotated, and reversed every other round: each side runs in every position, after every other side.
-  const order = names.map((_, i) => names[(round + i) % names.length]);
-  if (round % 2 === 1) order.reverse();
+  const order = roundOrder(names, round);
   for (const name of order) {
     const c0 = process.cpuUsage();
     const r = await pool(N, CONCURRENCY, sides[name]);

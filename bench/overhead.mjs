@@ -25,6 +25,7 @@ import {
   median,
   percentile,
   pool,
+  roundOrder,
   startDevServerChild,
   startRawServerChild,
   tempDir,
@@ -58,9 +59,7 @@ async function compare(title, clients, apiBase) {
   let failures = 0;
   for (let r = 0; r < rounds; r++) {
     const rate = {};
-    // Rotated, and reversed every other round: each side runs in every position, after every other side.
-    const order = names.map((_, i) => names[(r + i) % names.length]);
-    if (r % 2 === 1) order.reverse();
+    const order = roundOrder(names, r);
     for (const side of order) {
       const cpu0 = process.cpuUsage();
       const res = await pool(CHUNK, CONCURRENCY, sides[side]);

@@ -73,6 +73,13 @@ export async function pool(total, concurrency, fn) {
   return { wallMs: performance.now() - started, latencies, failures };
 }
 
+/** The order of the sides in round `round`: rotated, and reversed every other round, so each side runs in
+ * every position and after every other side (load drifting on the machine hits all alike). */
+export function roundOrder(names, round) {
+  const order = names.map((_, i) => names[(round + i) % names.length]);
+  return round % 2 === 1 ? order.reverse() : order;
+}
+
 export function percentile(values, p) {
   const sorted = [...values].sort((a, b) => a - b);
   if (sorted.length === 0) return Number.NaN;
