@@ -129,6 +129,33 @@ describe('with the dev server', () => {
     for (const l of lines) expect(l).not.toContain(login.refreshToken);
   });
 
+  it("with Node's fetch (the time limit at the transport): a 401 gets one refresh and a retry that succeeds", async () => {
+    const s = server();
+    const login = await loginTokens(s);
+    ini = tempIni(tokenProfile(s, { ...login, accessToken: 'revoked-or-garbage-token' }));
+    const count = tokenRequests(s);
+    const other = await startRecorder();
+    try {
+      const lines: string[] = [];
+      const client = await createClient({
+        env: isolatedEnv(ini.dir),
+        configFile: ini.file,
+        timeoutMs: 20_000,
+        logger: (l) => lines.push(l),
+      });
+      // A first call (another origin: no credentials, no refresh) shows that fetch sends through the limit's
+      // dispatcher; from then on calls carry no deadline signal.
+      expect((await client.fetch(`${other.origin}/first`)).status).toBe(200);
+      const res = await client.fetch('/api/auth');
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ name: s.user });
+      expect(count()).toEqual({ total: 1, byGrant: { [REFRESH]: 1 } });
+      expect(lines.join('\n')).toMatch(/401; refreshing the token and retrying once/);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('1000 concurrent requests on an expired token: exactly one token request, all succeed', async () => {
     const s = server();
     const login = await loginTokens(s);
