@@ -85,6 +85,30 @@ describe('one lock per file, whichever path names it', () => {
   }
 });
 
+/**
+ * Stops process `pid` (SIGSTOP) as soon as its token request reaches the dev server: synchronously, before
+ * the server sends its answer, so the refresh token is already spent.
+ */
+function stopAtItsTokenRequest(pid: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    onServerLine = (line) => {
+      if (!line.startsWith('POST /auth/token ')) return;
+      onServerLine = undefined;
+      process.kill(pid, 'SIGSTOP');
+      resolve();
+    };
+  });
+}
+
+/** SIGCONT for a process that may have ended already. */
+function resume(pid: number): void {
+  try {
+    process.kill(pid, 'SIGCONT');
+  } catch {
+    // Already gone.
+  }
+}
+
 describe('a stalled holder keeps its lock; a dead one is taken over at once', () => {
   it('holder stopped 7 s while its refresh is at the server: the waiter adopts its token, session alive', async () => {
     const s = server();
@@ -92,15 +116,7 @@ describe('a stalled holder keeps its lock; a dead one is taken over at once', ()
     const before = s.stats().byGrant.refresh_token ?? 0;
     const holder = spawnWorker(['refresh', '1'], envFor(real));
     const pid = holder.child.pid!;
-    const stopped = new Promise<void>((resolve) => {
-      onServerLine = (line) => {
-        if (!line.startsWith('POST /auth/token ')) return;
-        onServerLine = undefined;
-        // Synchronously, before the server sends its answer: the refresh token is already spent.
-        process.kill(pid, 'SIGSTOP');
-        resolve();
-      };
-    });
+    const stopped = stopAtItsTokenRequest(pid);
     try {
       await stopped;
       // A second process (via the symlink) needs a token meanwhile and queues on the lock.
@@ -114,11 +130,7 @@ describe('a stalled holder keeps its lock; a dead one is taken over at once', ()
       expect(w.result?.tokens).toEqual(h.result?.tokens);
       expect((s.stats().byGrant.refresh_token ?? 0) - before).toBe(1);
     } finally {
-      try {
-        process.kill(pid, 'SIGCONT');
-      } catch {
-        // Already gone.
-      }
+      resume(pid);
     }
     await expectSessionAlive();
   }, 60_000);
@@ -130,14 +142,7 @@ describe('a stalled holder keeps its lock; a dead one is taken over at once', ()
     const env = { ...envFor(real), LOCK_STALE_MS: '2500' };
     const holder = spawnWorker(['refresh', '1'], env);
     const pid = holder.child.pid!;
-    const stopped = new Promise<void>((resolve) => {
-      onServerLine = (line) => {
-        if (!line.startsWith('POST /auth/token ')) return;
-        onServerLine = undefined;
-        process.kill(pid, 'SIGSTOP');
-        resolve();
-      };
-    });
+    const stopped = stopAtItsTokenRequest(pid);
     // Another writer of the same file (its own section, in a loop) takes the lock over after 2.5 s.
     let writer: ReturnType<typeof spawnWorker> | undefined;
     try {
@@ -155,11 +160,7 @@ describe('a stalled holder keeps its lock; a dead one is taken over at once', ()
       expect(text.startsWith(saved)).toBe(true); // and the holder's stale document was not written
     } finally {
       writer?.child.kill('SIGKILL');
-      try {
-        process.kill(pid, 'SIGCONT');
-      } catch {
-        // Already gone.
-      }
+      resume(pid);
     }
   }, 60_000);
 

@@ -1,5 +1,5 @@
 /**
- * The command lines scripts run in loops — `dhcore token`, `dhcore status`, `dhcore --version` — recognised
+ * The command lines scripts run in loops — `dhcore token`, `dhcore status` — recognised
  * without loading commander (about a fifth of a bare Node start) or any other command. Only argument lists
  * whose meaning is beyond doubt are taken: each option spelled exactly as declared in program.ts and the
  * command's own file, given once, a value that does not look like an option, a known `--format`. Anything else
@@ -9,8 +9,6 @@
 
 import { TOKEN_FORMATS, type TokenFormat, tokenAction } from './commands/token.js';
 import { checkedGlobals, type GlobalOptions } from './context.js';
-import { writeOut } from './output.js';
-import { packageVersion } from './version.js';
 
 /** The options of `dhcore status` (commands/status.ts). */
 const STATUS_OPTIONS: readonly string[] = ['--offline'];
@@ -25,13 +23,11 @@ const FLAG_OPTIONS: Readonly<Record<string, 'json' | 'debug'>> = { '--json': 'js
 
 /** A command line recognised without commander: what commander would have parsed it to. */
 export type FastCommand =
-  | { command: 'version' }
   | { command: 'token'; opts: { format?: TokenFormat }; globals: GlobalOptions }
   | { command: 'status'; opts: { offline?: true }; globals: GlobalOptions };
 
 /** `args` (argv without node and the script) as a {@link FastCommand}, or `undefined`: let commander parse. */
 export function parseFast(args: readonly string[]): FastCommand | undefined {
-  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) return { command: 'version' };
   const globals: GlobalOptions = {};
   const local = new Map<string, string | true>();
   const seen = new Set<string>();
@@ -81,8 +77,6 @@ export function parseFast(args: readonly string[]): FastCommand | undefined {
 export function fastCommand(args: readonly string[]): (() => Promise<void>) | undefined {
   const fast = parseFast(args);
   switch (fast?.command) {
-    case 'version':
-      return async () => writeOut(`${packageVersion()}\n`);
     case 'token':
       return async () => tokenAction(fast.opts, checkedGlobals(fast.globals));
     case 'status':

@@ -33,9 +33,9 @@ export async function runProgram(argv: string[], flags: ReportFlags): Promise<vo
       }
       const commands = program.commands.map((c) => c.name());
       const exitCode = EXIT_CODES[ERROR_CODES.usage_error.category];
-      process.exitCode = reportUsage(usageMessage(err, argv, commands), flags, exitCode);
+      reportUsage(usageMessage(err, argv, commands), flags, exitCode);
       return;
     }
-    process.exitCode = reportError(err, flags);
+    reportError(err, flags);
   }
 }

@@ -26,11 +26,10 @@ export function reportFlags(argv: readonly string[]): ReportFlags {
   return { debug: own.includes('--debug'), json: own.includes('--json') };
 }
 
-/** One line on stderr that says what happened and what to do; returns the exit code. */
-export function reportError(err: unknown, flags: ReportFlags): number {
+/** One line on stderr that says what happened and what to do, and the exit code for it. */
+export function reportError(err: unknown, flags: ReportFlags): void {
   // The exit code first: a reader of stderr that went away ends the process during the write.
-  const exitCode = exitCodeFor(err);
-  process.exitCode = exitCode;
+  process.exitCode = exitCodeFor(err);
   // Errors quote servers: one printable line, without any secret this process knows.
   const message = oneLine(withoutSecrets(err instanceof Error ? err.message : String(err)));
   const code: ErrorCode = err instanceof DHCoreError ? err.code : 'unexpected';
@@ -38,16 +37,14 @@ export function reportError(err: unknown, flags: ReportFlags): number {
   if (flags.debug && err instanceof Error) {
     writeErr(`${err.name} [${code}]\n${err.stack?.split('\n').slice(1).join('\n') ?? ''}\n`);
   }
-  return exitCode;
 }
 
-/** A usage error (unknown option, bad value …) as our one line; returns the exit code. */
-export function reportUsage(message: string, flags: ReportFlags, exitCode: number): number {
+/** A usage error (unknown option, bad value …) as our one line, and its exit code. */
+export function reportUsage(message: string, flags: ReportFlags, exitCode: number): void {
   process.exitCode = exitCode; // before the write (see reportError)
   writeErr(
     flags.json ? `${JSON.stringify({ error: { code: 'usage_error', message } })}\n` : `dhcore: ${message}\n`,
   );
-  return exitCode;
 }
 
 /** Library warnings (quoted values, loose file permissions, …) as one readable line each. */

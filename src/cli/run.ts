@@ -22,7 +22,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     await run();
   } catch (err) {
-    process.exitCode = reportError(err, flags);
+    reportError(err, flags);
   }
 }
 
