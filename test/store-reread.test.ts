@@ -108,3 +108,82 @@ describe('a save after a read', () => {
     expect(text).toContain('key = 3');
   });
 });
+
+describe('a resolution and a later save of the same file', () => {
+  it('the resolution still reads what the file held when it was resolved (its document is never edited)', async () => {
+    const file = join(tmp.dir, 'kept.ini');
+    writeFileSync(
+      file,
+      '[p]\ndhcore_endpoint = https://p.example\ndhcore_access_token = AAAA\naws_access_key_id = OLDKEY\nnote = first\n',
+      { mode: 0o600 },
+    );
+    const config = resolveConfig({ env: {}, configFile: file, profile: 'p' });
+    // The save finds the file unchanged, so it may use the document the resolution read.
+    const store = new ProfileStore({ file, profile: 'p' });
+    const out = await store.update(async () => ({
+      result: null,
+      change: {
+        set: { note: 'second', aws_access_key_id: 'NEWKEY', extra: 'x' },
+        delete: ['dhcore_access_token'],
+      },
+    }));
+    expect(out.persisted).toBe(true);
+    expect(readFileSync(file, 'utf8')).toContain('note = second');
+    // Read only now, from the resolution: the values it was resolved from.
+    expect(config.get('note')).toBe('first');
+    expect(config.get('extra')).toBeUndefined();
+    expect(config.get('aws_access_key_id')).toBe('OLDKEY');
+    expect(config.get('dhcore_access_token')).toBe('AAAA');
+    expect(config.keys()).toEqual(['dhcore_endpoint', 'dhcore_access_token', 'aws_access_key_id', 'note']);
+    expect(config.source('note')).toBe('file');
+    expect(config.source('extra')).toBeUndefined();
+    // And a second resolution reads the saved file.
+    const again = resolveConfig({ env: {}, configFile: file, profile: 'p' });
+    expect(again.get('note')).toBe('second');
+    expect(again.get('dhcore_access_token')).toBeUndefined();
+  });
+});
+
+describe('IniDocument.chunks and clone', () => {
+  it('chunks() give exactly toBytes(), for text larger than a chunk with multi-byte characters on the boundaries', () => {
+    const line = (i: number) => `k${i} = ${'a'.repeat(i % 7)}€${'𝄞'.repeat(i % 3)}\n`;
+    let body = '\ufeff[big]\n';
+    for (let i = 0; body.length < 3 * (1 << 18) + 100; i++) body += line(i);
+    body += '[small]\nx = 1\n';
+    const doc = IniDocument.parse(body);
+    doc.set('small', 'y', 'é'.repeat(1 << 18)); // a piece of its own, larger than a chunk
+    const chunks = [...doc.chunks()];
+    expect(chunks.length).toBeGreaterThan(2);
+    expect(Buffer.concat(chunks).equals(Buffer.from(doc.toString(), 'utf8'))).toBe(true);
+  });
+
+  it('chunks() keep bytes that are not UTF-8', () => {
+    const bytes = Buffer.concat([
+      Buffer.from('[p]\nname = caf'),
+      Buffer.from([0xe9, 0xff]),
+      Buffer.from('\nk = v\n'),
+    ]);
+    const doc = IniDocument.fromBytes(bytes);
+    expect(Buffer.concat([...doc.chunks()]).equals(bytes)).toBe(true);
+    doc.set('p', 'k', 'w');
+    expect(Buffer.concat([...doc.chunks()]).toString('latin1')).toContain('caf\u00e9\u00ff');
+  });
+
+  it('clone() and its original are edited independently', () => {
+    const text = '[a]\nk1 = 1\nk2 = 2\n\n[b]\nx = y\n';
+    const doc = IniDocument.parse(text);
+    const copy = doc.clone();
+    copy.set('a', 'k1', 'changed');
+    copy.set('a', 'k3', 'new');
+    copy.removeSection('b');
+    copy.addSection('c');
+    expect(doc.toString()).toBe(text);
+    expect(doc.get('a', 'k1')).toBe('1');
+    expect(doc.get('a', 'k3')).toBeUndefined();
+    expect(doc.sections()).toEqual(['a', 'b']);
+    doc.set('b', 'x', 'z');
+    expect(copy.get('a', 'k1')).toBe('changed');
+    expect(copy.sections()).toEqual(['a', 'c']);
+    expect(copy.toString()).toBe('[a]\nk1 = changed\nk2 = 2\nk3 = new\n\n[c]\n');
+  });
+});

@@ -133,7 +133,7 @@ export class TokenLifecycle implements Session {
     this.#ready = this.#held.access !== undefined ? Promise.resolve(this.#held.access) : undefined;
     if (parts.placement.storage === 'file') {
       for (const key of IDENTITY_KEYS) {
-        if (config.sources[key] === 'file') this.#identity.set(key, normalized(config.get(key)));
+        if (config.source(key) === 'file') this.#identity.set(key, normalized(config.get(key)));
       }
     }
     this.#cacheSaved = parts.placement.storage === 'cache' && fromCache;
@@ -344,7 +344,7 @@ export class TokenLifecycle implements Session {
         return `${key} of profile ${this.profile} changed in ${this.#placement.file}`;
     }
     const key = this.#method.credentialKey;
-    if (key === undefined || this.config.sources[key] !== 'file') return undefined;
+    if (key === undefined || this.config.source(key) !== 'file') return undefined;
     const gone =
       key === 'dhcore_personal_access_token'
         ? current[key]?.trim() !== this.config.get(key)

@@ -108,7 +108,7 @@ async function saveLogin(
     if (opts.pat) set.dhcore_personal_access_token = opts.pat;
     for (const key of PORTABLE_CONFIG_KEYS) {
       const value = config.get(key);
-      if (value !== undefined && config.sources[key] !== 'file' && set[key] === undefined) set[key] = value;
+      if (value !== undefined && config.source(key) !== 'file' && set[key] === undefined) set[key] = value;
     }
     if (opts.clientId && !set.dhcore_client_id && current.dhcore_client_id !== opts.clientId) {
       set.dhcore_client_id = opts.clientId;

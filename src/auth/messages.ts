@@ -80,7 +80,7 @@ export function refusedError(method: AuthMethodBehaviour, config: ResolvedConfig
   const login = loginCommand(config.profile);
   // A secret from the environment is fixed there, not by logging in again over it.
   const message =
-    config.sources[key] === 'env'
+    config.source(key) === 'env'
       ? `The ${what} in $${key.toUpperCase()} was refused (invalid_grant: expired, revoked or already used): set a valid one, or unset it and run '${login}'.`
       : `The ${what} of profile "${config.profile}" was refused (invalid_grant: expired, revoked or already used): run '${login}' to get new credentials.`;
   return new AuthError('auth_invalid_grant', message, { oauthError: 'invalid_grant' });

@@ -23,7 +23,7 @@ export interface OAuthTarget {
 /** The target a resolved profile names. */
 export function targetOf(config: ResolvedConfig): OAuthTarget {
   const where = (key: string) => {
-    const source = config.sources[key];
+    const source = config.source(key);
     if (source === 'env') return `$${key.toUpperCase()}`;
     if (source === 'option') return `${key.toUpperCase()} (passed in code)`;
     return `${key} in [${config.profile}] of ${config.configFile}`;
@@ -37,7 +37,7 @@ export function targetOf(config: ResolvedConfig): OAuthTarget {
     origins: {
       endpoint,
       // Without dhcore_issuer the endpoint is the issuer.
-      issuer: config.sources.dhcore_issuer ? where('dhcore_issuer') : endpoint,
+      issuer: config.source('dhcore_issuer') ? where('dhcore_issuer') : endpoint,
       tokenEndpoint: config.tokenEndpoint ? where('oauth2_token_endpoint') : undefined,
     },
   };

@@ -3,7 +3,8 @@
  * PAT (a fingerprint, never the PAT), what a token set the server issued writes, and the one rule for "may this
  * stored token be used".
  */
-import { isStoreCredentialKey, TOKEN_FILE_KEYS } from '../config/keys.js';
+import { isStoreCredentialKey, STORE_KEY_PREFIXES, TOKEN_FILE_KEYS } from '../config/keys.js';
+import { valuesWithPrefix } from '../config/resolve.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { sha256Hex } from '../sha256.js';
 import type { ProfileChange, ProfileValues } from '../store/profile-store.js';
@@ -56,8 +57,8 @@ export function storedInValues(values: ProfileValues): StoredTokens {
 
 /** The record a resolution selected. Expiry keys only describe the access token if they come from the same place. */
 export function storedInConfig(config: ResolvedConfig): StoredTokens {
-  const accessSource = config.sources.dhcore_access_token;
-  const sameSource = (k: string) => (config.sources[k] === accessSource ? config.get(k) : undefined);
+  const accessSource = config.source('dhcore_access_token');
+  const sameSource = (k: string) => (config.source(k) === accessSource ? config.get(k) : undefined);
   return {
     access: config.get('dhcore_access_token'),
     refresh: config.get('dhcore_refresh_token'),
@@ -120,5 +121,5 @@ export function storeCredentialsIn(values: ProfileValues): Record<string, string
 
 /** The store credentials a resolution holds. Secrets. */
 export function storeValuesOf(config: ResolvedConfig): Record<string, string> {
-  return storeCredentialsIn(config.values());
+  return storeCredentialsIn(valuesWithPrefix(config, STORE_KEY_PREFIXES));
 }

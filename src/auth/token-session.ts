@@ -33,7 +33,7 @@ export function placementFor(
   const inFile = { file: config.configFile, section: config.profile, cached: undefined };
   const key = method.credentialKey;
   const credential = key === undefined ? undefined : config.get(key);
-  if (requested === 'memory' || (key !== undefined && config.sources[key] === 'option')) {
+  if (requested === 'memory' || (key !== undefined && config.source(key) === 'option')) {
     return { storage: 'memory', ...inFile, memoryBecause: 'requested' };
   }
   if (config.inFile || key === undefined || credential === undefined) return { storage: 'file', ...inFile };
@@ -59,8 +59,10 @@ export function openTokenSession(
   opts: SessionOptions,
 ): Session {
   const placement = placementFor(config, method, opts.storage, env);
-  const log = loggerFor(opts.logger, 'dhcore:auth', env) ?? (() => {});
-  log(`profile ${config.profile} (auth ${config.authMethod}): ${describeSources(config)}`);
+  const logger = loggerFor(opts.logger, 'dhcore:auth', env);
+  const log = logger ?? (() => {});
+  // Listing the sources reads every key of the profile: only for a reader.
+  if (logger) logger(`profile ${config.profile} (auth ${config.authMethod}): ${describeSources(config)}`);
   log(`tokens of profile ${config.profile} are kept in ${describePlacement(placement)}`);
   const store = new ProfileStore({
     file: placement.file,

@@ -38,8 +38,8 @@ const MAX_INTERPOLATION_DEPTH = 10;
  */
 const MAX_EXPANDED_CHARS = 1 << 20;
 const MAX_REFERENCES = 10_000;
-/** Characters compared at a time by {@link IniDocument.sameBytes}. */
-const COMPARE_CHUNK = 1 << 18;
+/** Characters encoded at a time by {@link IniDocument.chunks}. */
+const CHUNK = 1 << 18;
 
 const NEWLINE_RE = /\r\n|\r|\n/;
 const KEYREF_RE = /^%\(([^)]+)\)s/;
@@ -148,6 +148,19 @@ function keyBounds(text: string, start: number): [number, number] {
   return [vs, d];
 }
 
+/** Whether the (lower-case) key of the key line at `start` begins with `prefix` (lower-case ASCII). */
+function keyStartsWith(text: string, start: number, prefix: string): boolean {
+  let pos = start;
+  while (pos < text.length && isWs(text.charCodeAt(pos))) pos++;
+  for (let i = 0; i < prefix.length; i++) {
+    const c = text.charCodeAt(pos + i);
+    // Beyond ASCII, lower-casing may change lengths (U+0130) or give ASCII (U+212A is 'k'): ask keyAt.
+    if (c >= 0x80) return keyAt(text, start).startsWith(prefix);
+    if ((c >= 0x41 && c <= 0x5a ? c + 0x20 : c) !== prefix.charCodeAt(i)) return false;
+  }
+  return keyAt(text, start).length >= prefix.length;
+}
+
 /** The (lower-case) key of the key line starting at `start`. */
 function keyAt(text: string, start: number): string {
   const [from, to] = keyBounds(text, start);
@@ -188,9 +201,13 @@ class KeyIndex {
   readonly duplicate: number = -1;
 
   /** Index the first `count` keys of `data`; with the block's `text`, also find a duplicate. */
-  constructor(data: Int32Array, count: number, text?: string) {
+  constructor(data: Int32Array, count: number, text?: string, slots?: Int32Array) {
     this.#data = data;
     this.count = count;
+    if (slots) {
+      this.#slots = slots;
+      return;
+    }
     let size = 8;
     while (size * 3 < count * 4) size *= 2;
     this.#slots = new Int32Array(size);
@@ -212,6 +229,11 @@ class KeyIndex {
       }
       this.#slots[s] = i + 1;
     }
+  }
+
+  /** An index of its own with the same keys (edits of one leave the other as it was). */
+  copy(): KeyIndex {
+    return new KeyIndex(this.#data.slice(0, this.count * 4), this.count, undefined, this.#slots.slice());
   }
 
   start(i: number): number {
@@ -526,16 +548,6 @@ function decodeEscaped(bytes: Uint8Array): string {
   return parts.join('');
 }
 
-/** Byte length of a piece, escaped bytes counting one each. */
-function escapedLength(piece: string): number {
-  if (!ESCAPED_RE.test(piece)) return Buffer.byteLength(piece, 'utf8');
-  let len = 0;
-  forEachRun(piece, (run) => {
-    len += typeof run === 'number' ? 1 : Buffer.byteLength(run, 'utf8');
-  });
-  return len;
-}
-
 function writeEscaped(piece: string, out: Buffer, at: number): number {
   if (!ESCAPED_RE.test(piece)) return at + out.write(piece, at, 'utf8');
   let pos = at;
@@ -611,37 +623,36 @@ export class IniDocument {
   }
 
   /**
+   * A document of its own with the same content: edits of either leave the other as it was. The text is
+   * shared (strings are immutable), only the key indexes are copied, so it costs a fraction of a parse.
+   */
+  clone(): IniDocument {
+    const copy = Object.create(IniDocument.prototype) as IniDocument;
+    const blocks = this.blocks.map((b) => ({ ...b, pieces: [...b.pieces], keys: b.keys.copy() }));
+    Object.assign(copy, this, { blocks });
+    copy.reindex();
+    return copy;
+  }
+
+  /**
    * Whether this document's bytes ({@link toBytes}) are exactly the `size` bytes that `read(into, position)`
    * gives (it fills `into` from that position and returns the count, like fs.readSync). Compared a chunk at
    * a time, so nothing the size of the file is allocated: a caller about to parse a file again can keep
    * this document instead when the file still holds it.
    */
   sameBytes(size: number, read: (into: Buffer, position: number) => number): boolean {
-    if (this.escaped) return false; // rare (bytes that are not UTF-8): not worth comparing
-    const pieces = [this.bom, ...this.blocks.flatMap((b) => b.pieces)];
-    const chars = pieces.reduce((n, p) => n + p.length, 0);
-    // A UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair, 2 units, is 4).
-    const room = 3 * Math.min(chars, COMPARE_CHUNK) + 3;
-    const ours = Buffer.allocUnsafe(room);
-    const theirs = Buffer.allocUnsafe(room);
     let position = 0;
-    for (const piece of pieces) {
-      for (let i = 0; i < piece.length; ) {
-        let end = Math.min(i + COMPARE_CHUNK, piece.length);
-        // Never split a surrogate pair: each half alone would encode as U+FFFD.
-        const last = piece.charCodeAt(end - 1);
-        if (end < piece.length && last >= 0xd800 && last <= 0xdbff) end++;
-        const n = ours.write(piece.slice(i, end), 0, 'utf8');
-        if (position + n > size) return false;
-        for (let got = 0; got < n; ) {
-          const r = read(theirs.subarray(got, n), position + got);
-          if (r <= 0) return false;
-          got += r;
-        }
-        if (!ours.subarray(0, n).equals(theirs.subarray(0, n))) return false;
-        position += n;
-        i = end;
+    let theirs = Buffer.alloc(0);
+    for (const ours of this.chunks()) {
+      if (position + ours.length > size) return false;
+      if (theirs.length < ours.length) theirs = Buffer.allocUnsafe(ours.length);
+      for (let got = 0; got < ours.length; ) {
+        const r = read(theirs.subarray(got, ours.length), position + got);
+        if (r <= 0) return false;
+        got += r;
       }
+      if (!ours.equals(theirs.subarray(0, ours.length))) return false;
+      position += ours.length;
     }
     return position === size;
   }
@@ -687,13 +698,20 @@ export class IniDocument {
 
   /**
    * Each key of a section in the order of {@link keys}, with a function that reads its interpolated
-   * value (throwing as {@link get} does): keys() and get() without looking each key up again.
+   * value (throwing as {@link get} does): keys() and get() without looking each key up again. With
+   * `prefixes` (lower-case ASCII, without whitespace or delimiters), only the keys that begin with one.
    */
-  forEach(section: string, fn: (key: string, read: () => string) => void): void {
+  forEach(
+    section: string,
+    fn: (key: string, read: () => string) => void,
+    prefixes?: readonly string[],
+  ): void {
     if (!this.exists(section)) return;
     const visit = (block: Block, inherited: boolean) => {
       const text = textOf(block);
       for (let ord = 0; ord < block.keys.count; ord++) {
+        // Checked on the text first: a section of a million keys is not turned into a million strings.
+        if (prefixes && !prefixes.some((p) => keyStartsWith(text, block.keys.start(ord), p))) continue;
         const key = keyAt(text, block.keys.start(ord));
         if (inherited && this.findOwn(section, key)) continue;
         fn(key, () => this.interpolate(section, { block, ord, key }));
@@ -872,19 +890,45 @@ export class IniDocument {
     return this.bom + this.blocks.map(textOf).join('');
   }
 
-  /**
-   * The file's bytes: untouched lines exactly as read (bytes that were not UTF-8 included), written
-   * piece by piece into one buffer (no copy of the whole text on the way).
-   */
+  /** The file's bytes: untouched lines exactly as read (bytes that were not UTF-8 included). */
   toBytes(): Buffer {
+    return Buffer.concat([...this.chunks()]);
+  }
+
+  /**
+   * The bytes of {@link toBytes} a chunk (of at most ~768 KiB) at a time: a large file is written, or
+   * compared, without a buffer the size of the file.
+   */
+  *chunks(): Generator<Buffer> {
     const pieces = [this.bom, ...this.blocks.flatMap((b) => b.pieces)];
-    const length = (p: string) => (this.escaped ? escapedLength(p) : Buffer.byteLength(p, 'utf8'));
-    let total = 0;
-    for (const p of pieces) total += length(p);
-    const out = Buffer.allocUnsafe(total);
+    // A UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair, 2 units, is 4).
+    const room =
+      3 *
+        Math.min(
+          CHUNK,
+          pieces.reduce((n, p) => n + p.length, 0),
+        ) +
+      3;
+    let out = Buffer.allocUnsafe(room);
     let at = 0;
-    for (const p of pieces) at = this.escaped ? writeEscaped(p, out, at) : at + out.write(p, at, 'utf8');
-    return out;
+    for (const piece of pieces) {
+      for (let i = 0; i < piece.length; ) {
+        let end = Math.min(i + CHUNK, piece.length);
+        // Never split a surrogate pair: each half alone would encode as U+FFFD.
+        const last = piece.charCodeAt(end - 1);
+        if (end < piece.length && last >= 0xd800 && last <= 0xdbff) end++;
+        const part = piece.slice(i, end);
+        // Small pieces (a profile each) are gathered: one write per chunk, not per piece.
+        if (at + 3 * part.length > out.length) {
+          yield out.subarray(0, at);
+          out = Buffer.allocUnsafe(room);
+          at = 0;
+        }
+        at = this.escaped ? writeEscaped(part, out, at) : at + out.write(part, at, 'utf8');
+        i = end;
+      }
+    }
+    if (at > 0) yield out.subarray(0, at);
   }
 
   // --- internals ---------------------------------------------------------------------------------

@@ -71,6 +71,8 @@ export const TOKEN_FILE_KEYS = [
 export function isStoreCredentialKey(key: string): boolean {
   return /^(aws|s3|db)_[a-z0-9_]+$/.test(key);
 }
+/** How every key {@link isStoreCredentialKey} accepts begins. */
+export const STORE_KEY_PREFIXES: readonly string[] = ['aws_', 's3_', 'db_'];
 
 /** Profile chosen when nothing names one. */
 export const DEFAULT_PROFILE = '__default';

@@ -11,6 +11,7 @@ import {
   CURRENT_ENVIRONMENT_KEY,
   isSecretKey,
   STORE_KEYS,
+  TOKEN_FILE_KEYS,
   URL_KEYS,
 } from './keys.js';
 import { noteRead } from './last-read.js';
@@ -33,9 +34,11 @@ type Env = Readonly<Record<string, string | undefined>>;
 // process.getBuiltinModule() does not. The same holds in the other modules on the `createClient()` path.
 const { inspect } = process.getBuiltinModule('node:util');
 
-const CONFIG_FILE_KEYS = new Set(CONFIG_KEYS.map((k) => k.toLowerCase()));
+const CONFIG_FILE_KEYS: ReadonlySet<string> = new Set(CONFIG_KEYS.map((k) => k.toLowerCase()));
 // Store credentials (aws_*, s3_*, db_*) follow the credential rule: file > env.
-const CREDENTIAL_FILE_KEYS = [...CREDENTIAL_KEYS, ...STORE_KEYS].map((k) => k.toLowerCase());
+const CREDENTIAL_FILE_KEYS: ReadonlySet<string> = new Set(
+  [...CREDENTIAL_KEYS, ...STORE_KEYS].map((k) => k.toLowerCase()),
+);
 
 /**
  * The config file, parsed; `null` when it does not exist (a missing file is not an error). Anything but
@@ -96,69 +99,84 @@ export function resolveConfig(opts: ResolveOptions = {}): ResolvedConfig {
   const configFile = configFileFrom(opts.configFile, env);
   const doc = readConfigDocument(configFile, env);
   const { profile, origin } = chooseProfile(opts.profile, env, doc?.get('DEFAULT', CURRENT_ENVIRONMENT_KEY));
-  const fromFile = readProfile(doc, profile);
-
-  const values: Record<string, string> = {};
-  const sources: Record<string, ValueSource> = {};
-  // A file key whose interpolation fails still takes its place in the precedence; reading it throws.
-  const unreadable = new Map<string, ConfigError>();
-  const put = (key: string, value: string | undefined, source: ValueSource) => {
-    if (value === undefined || value === '' || key in values || unreadable.has(key)) return;
-    values[key] = value;
-    sources[key] = source;
-  };
-
+  const section = doc?.hasSection(profile) ? { doc, profile } : undefined;
   const overrides = lowerKeys(opts.overrides ?? {});
-  for (const [key, value] of Object.entries(overrides)) put(key, value, 'option');
-  for (const key of CONFIG_FILE_KEYS) put(key, envValue(env, key), 'env');
-  const file = fromFile?.values ?? {};
-  for (const key of Object.keys(file)) put(key, file[key], 'file');
-  for (const [key, err] of fromFile?.unreadable ?? []) {
-    if (key in values) continue;
-    unreadable.set(key, err);
-    sources[key] = 'file';
+
+  // The precedence of one key: option > environment (configuration keys) > file > environment (credentials).
+  const decide = (key: string): Entry | undefined => {
+    const option = overrides[key];
+    if (option !== undefined && option !== '') return { source: 'option', value: option };
+    const fromEnv = (keys: ReadonlySet<string>) => {
+      const value = keys.has(key) ? envValue(env, key) : undefined;
+      return value === undefined ? undefined : ({ source: 'env', value } as const);
+    };
+    return fromEnv(CONFIG_FILE_KEYS) ?? (section && fileEntry(section, key)) ?? fromEnv(CREDENTIAL_FILE_KEYS);
+  };
+  // Every key that may come from elsewhere than the file is decided now; any other key can only come from
+  // the profile's section and is read from the document when looked up (a profile of a million keys costs
+  // nothing until then).
+  const decided = new Map<string, Entry | undefined>();
+  const optionKeys = Object.keys(overrides);
+  for (const key of [...optionKeys, ...CONFIG_FILE_KEYS, ...CREDENTIAL_FILE_KEYS, ...TOKEN_FILE_KEYS]) {
+    if (!decided.has(key)) decided.set(key, decide(key));
   }
-  for (const key of CREDENTIAL_FILE_KEYS) put(key, envValue(env, key), 'env');
 
   for (const key of URL_KEYS) {
-    const value = values[key];
-    if (value === undefined) continue;
-    const unwrapped = unwrapQuoted(value.trim());
-    if (unwrapped !== value.trim()) {
+    const entry = decided.get(key);
+    if (entry?.value === undefined) continue;
+    const unwrapped = unwrapQuoted(entry.value.trim());
+    if (unwrapped !== entry.value.trim()) {
       warnOnce(
         `DHCORE_QUOTED_${key}`,
-        `${key} (${describeSource(sources[key], configFile, profile)}) was wrapped in quotes or backticks; using the value inside them. Remove them to silence this warning.`,
+        `${key} (${describeSource(entry.source, configFile, profile)}) was wrapped in quotes or backticks; using the value inside them. Remove them to silence this warning.`,
       );
     }
-    values[key] = unwrapped;
+    decided.set(key, { source: entry.source, value: unwrapped });
   }
 
-  if (fromFile === undefined && origin !== 'default' && doc && values.dhcore_endpoint === undefined) {
+  const endpointEntry = decided.get('dhcore_endpoint');
+  if (section === undefined && origin !== 'default' && doc && endpointEntry === undefined) {
     throw unknownProfileError(profile, configFile, doc.sections(), {
       origin,
       fix: `Use one of them with -e/--env, or run 'dhcore register <endpoint> -e ${profile}'`,
     });
   }
-  const brokenEndpoint = unreadable.get('dhcore_endpoint');
-  if (brokenEndpoint) throw brokenEndpoint;
-  // Server answers quoted in errors and logs are cleaned of every secret this process knows.
-  for (const [key, value] of Object.entries(values)) if (isSecretKey(key)) rememberSecret(value);
-  const endpoint = validateEndpoint(values.dhcore_endpoint, sources.dhcore_endpoint, configFile, profile, {
+  if (endpointEntry?.error) throw endpointEntry.error;
+  // Server answers quoted in errors and logs are cleaned of every secret this process knows (the keys
+  // read later are remembered when read).
+  for (const [key, entry] of decided)
+    if (entry?.value !== undefined && isSecretKey(key)) rememberSecret(entry.value);
+  const endpoint = validateEndpoint(endpointEntry?.value, endpointEntry?.source, configFile, profile, {
     origin,
     sections: doc?.sections() ?? [],
     fileExists: doc !== null,
   });
-  values.dhcore_endpoint = endpoint;
-  return new Resolution(
-    profile,
-    configFile,
-    doc !== null,
-    fromFile !== undefined,
-    endpoint,
-    values,
-    unreadable,
-    sources,
-  );
+  decided.set('dhcore_endpoint', { source: endpointEntry!.source, value: endpoint });
+  return new Resolution(profile, configFile, doc !== null, endpoint, decided, optionKeys, section);
+}
+
+/** A key as resolved: where its value came from and the value, or why the file's value cannot be read. */
+type Entry =
+  | { readonly source: ValueSource; readonly value: string; readonly error?: undefined }
+  | { readonly source: 'file'; readonly value?: undefined; readonly error: ConfigError };
+
+interface Section {
+  readonly doc: IniDocument;
+  readonly profile: string;
+}
+
+/** A key of the profile's section (with [DEFAULT] inherited); an empty value counts as absent. */
+function fileEntry({ doc, profile }: Section, key: string): Entry | undefined {
+  // current_environment lives in [DEFAULT] and is inherited by every section; it is not a profile key.
+  if (key === CURRENT_ENVIRONMENT_KEY) return undefined;
+  try {
+    const value = doc.get(profile, key);
+    return value === undefined || value === '' ? undefined : { source: 'file', value };
+  } catch (err) {
+    if (err instanceof ConfigError && err.code === 'config_interpolation')
+      return { source: 'file', error: err };
+    throw err;
+  }
 }
 
 /** The auth method the merged credentials select; first match wins (docs/ARCHITECTURE.md, "Auth methods"). */
@@ -321,29 +339,36 @@ function missingEndpointError(
   );
 }
 
-/** Immutable resolution result. Secret values live in a private field so they never show up when printed. */
+/**
+ * Immutable resolution result. Secret values live in private fields so they never show up when printed.
+ * Its document is never edited (a save edits a copy, see ProfileStore), so a key read later reads what
+ * the file held at resolution.
+ */
 class Resolution implements ResolvedConfig {
-  readonly #values: Readonly<Record<string, string>>;
-  readonly #unreadable: ReadonlyMap<string, ConfigError>;
+  readonly #decided: ReadonlyMap<string, Entry | undefined>;
+  readonly #optionKeys: readonly string[];
+  readonly #section: Section | undefined;
+  #sources: Readonly<Record<string, ValueSource>> | undefined;
   readonly authMethod: AuthMethod;
   readonly issuer: string;
   readonly clientId: string | undefined;
   readonly tokenEndpoint: string | undefined;
   readonly expiresAt: string | undefined;
+  readonly inFile: boolean;
 
   constructor(
     readonly profile: string,
     readonly configFile: string,
     readonly fileExists: boolean,
-    readonly inFile: boolean,
     readonly endpoint: string,
-    values: Record<string, string>,
-    unreadable: ReadonlyMap<string, ConfigError>,
-    readonly sources: Readonly<Record<string, ValueSource>>,
+    decided: ReadonlyMap<string, Entry | undefined>,
+    optionKeys: readonly string[],
+    section: Section | undefined,
   ) {
-    this.#values = Object.freeze(values);
-    this.#unreadable = unreadable;
-    Object.freeze(sources);
+    this.#decided = decided;
+    this.#optionKeys = optionKeys;
+    this.#section = section;
+    this.inFile = section !== undefined;
     this.authMethod = chooseAuthMethod((k) => this.get(k));
     this.issuer = this.get('dhcore_issuer') ?? endpoint;
     this.clientId = this.get('dhcore_client_id');
@@ -351,26 +376,96 @@ class Resolution implements ResolvedConfig {
     this.expiresAt = this.get('dhcore_expires_at');
   }
 
+  /** Built on first use: a profile of a million keys is not listed unless asked for. */
+  get sources(): Readonly<Record<string, ValueSource>> {
+    if (this.#sources === undefined) {
+      const out: Record<string, ValueSource> = {};
+      this.#walk(true, (key, entry) => define(out, key, entry.source));
+      this.#sources = Object.freeze(out);
+    }
+    return this.#sources;
+  }
+
+  source(key: string): ValueSource | undefined {
+    return this.#entry(key.toLowerCase())?.source;
+  }
+
   get(key: string): string | undefined {
-    const k = key.toLowerCase();
-    const broken = this.#unreadable.get(k);
-    if (broken) throw broken;
-    return Object.hasOwn(this.#values, k) ? this.#values[k] : undefined;
+    const entry = this.#entry(key.toLowerCase());
+    if (entry?.error) throw entry.error;
+    return entry?.value;
   }
 
   keys(): string[] {
-    return Object.keys(this.#values);
+    const out: string[] = [];
+    this.#walk(false, (key) => out.push(key));
+    return out;
   }
 
   values(): Record<string, string> {
-    for (const err of this.#unreadable.values()) {
-      warnOnce(`DHCORE_UNREADABLE_KEY:${err.message}`, `${err.message}; it is left out.`);
-    }
-    return { ...this.#values };
+    const out: Record<string, string> = {};
+    this.#walk(true, (key, entry) => {
+      if (entry.error)
+        warnOnce(`DHCORE_UNREADABLE_KEY:${entry.error.message}`, `${entry.error.message}; it is left out.`);
+      else define(out, key, entry.value);
+    });
+    return out;
+  }
+
+  /** The readable values of the keys beginning with one of `prefixes` (lower-case), read from the file only for those. */
+  valuesWithPrefix(prefixes: readonly string[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    const take = (key: string, entry: Entry | undefined) => {
+      if (entry?.value !== undefined) define(out, key, entry.value);
+    };
+    for (const [key, entry] of this.#decided) if (prefixes.some((p) => key.startsWith(p))) take(key, entry);
+    const section = this.#section;
+    section?.doc.forEach(
+      section.profile,
+      (key) => {
+        if (!this.#decided.has(key)) take(key, this.#entry(key));
+      },
+      prefixes,
+    );
+    return out;
+  }
+
+  #entry(key: string): Entry | undefined {
+    if (this.#decided.has(key)) return this.#decided.get(key);
+    const entry = this.#section && fileEntry(this.#section, key);
+    if (entry?.value !== undefined && isSecretKey(key)) rememberSecret(entry.value);
+    return entry;
+  }
+
+  /**
+   * Each resolved key in one order: options, configuration keys from the environment, the file's keys
+   * (in file order; unreadable ones after them when `unreadable`), then credentials from the environment.
+   */
+  #walk(unreadable: boolean, fn: (key: string, entry: Entry) => void): void {
+    const from = (source: ValueSource, keys: Iterable<string>) => {
+      for (const key of keys) {
+        const entry = this.#decided.get(key);
+        if (entry?.source === source && entry.value !== undefined) fn(key, entry);
+      }
+    };
+    from('option', this.#optionKeys);
+    from('env', CONFIG_FILE_KEYS);
+    const broken: [string, Entry][] = [];
+    const section = this.#section;
+    section?.doc.forEach(section.profile, (key) => {
+      const entry = this.#entry(key);
+      if (entry?.source !== 'file') return;
+      if (entry.error) broken.push([key, entry]);
+      else fn(key, entry);
+    });
+    if (unreadable) for (const [key, entry] of broken) fn(key, entry);
+    from('env', CREDENTIAL_FILE_KEYS);
   }
 
   /** What JSON.stringify and util.inspect show: everything but secret values. */
   toJSON(): Record<string, unknown> {
+    const values: Record<string, string> = {};
+    this.#walk(false, (key, entry) => define(values, key, entry.value!));
     return {
       profile: this.profile,
       configFile: this.configFile,
@@ -379,7 +474,7 @@ class Resolution implements ResolvedConfig {
       authMethod: this.authMethod,
       expiresAt: this.expiresAt,
       sources: this.sources,
-      values: redactRecord(this.#values),
+      values: redactRecord(values),
     };
   }
 
@@ -390,4 +485,24 @@ class Resolution implements ResolvedConfig {
   [inspect.custom](): string {
     return `ResolvedConfig ${inspect(this.toJSON(), { depth: 3 })}`;
   }
+}
+
+/** An own, enumerable property, even for a key named '__proto__'. */
+function define<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * The values of a resolution's keys that begin with one of `prefixes` (lower-case): for a profile of a
+ * million keys, without reading the others.
+ */
+export function valuesWithPrefix(
+  config: ResolvedConfig,
+  prefixes: readonly string[],
+): Record<string, string> {
+  if (config instanceof Resolution) return config.valuesWithPrefix(prefixes);
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config.values()))
+    if (prefixes.some((p) => key.startsWith(p))) define(out, key, value);
+  return out;
 }

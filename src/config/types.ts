@@ -37,8 +37,15 @@ export interface ResolvedConfig {
   readonly authMethod: AuthMethod;
   /** `dhcore_expires_at` as written (RFC 3339), if any. */
   readonly expiresAt: string | undefined;
-  /** Lower-case key → where its value came from. */
+  /** Lower-case key → where its value came from (built when first read). */
   readonly sources: Readonly<Record<string, ValueSource>>;
+  /**
+   * Where one key's value came from (either spelling), as `sources[key]` without listing every key.
+   *
+   * @example
+   * if (cfg.source('dhcore_endpoint') === 'env') console.log('endpoint from $DHCORE_ENDPOINT');
+   */
+  source(key: string): ValueSource | undefined;
   /**
    * Value of a key in either spelling (`DHCORE_ACCESS_TOKEN` / `dhcore_access_token`), incl. unknown keys
    * like `aws_*`. Throws `ConfigError` `config_interpolation` (naming key and line) for a file value

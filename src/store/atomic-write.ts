@@ -38,9 +38,12 @@ function tempPrefix(file: string): string {
   return `${base.startsWith('.') ? '' : '.'}${base}${TMP_MARK}`;
 }
 
+/** What to write: text, bytes, or something that gives its bytes a chunk at a time (an IniDocument). */
+export type FileContent = string | Uint8Array | { chunks(): Iterable<Uint8Array> };
+
 export async function writeFileAtomic(
   file: string,
-  text: string | Uint8Array,
+  content: FileContent,
   opts: WriteOptions = {},
 ): Promise<WriteMethod> {
   const mode = opts.mode ?? 0o600;
@@ -51,7 +54,7 @@ export async function writeFileAtomic(
   let handle: fsp.FileHandle | undefined;
   try {
     handle = await fsp.open(tmp, 'wx', mode);
-    await handle.writeFile(text, 'utf8');
+    await writeAll(handle, content);
     await handle.sync();
     await handle.close();
     handle = undefined;
@@ -60,7 +63,7 @@ export async function writeFileAtomic(
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EBUSY') throw err;
-      await rewriteInPlace(file, text, mode);
+      await rewriteInPlace(file, content, mode);
       await fsp.unlink(tmp).catch(() => {});
       method = 'in-place';
       opts.log?.(
@@ -82,21 +85,34 @@ export async function writeFileAtomic(
  * off what is left of a longer old content, fsync. Not atomic for a process killed half-way, which is why
  * it is only the fallback.
  */
-async function rewriteInPlace(file: string, text: string | Uint8Array, mode: number): Promise<void> {
-  const data = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+async function rewriteInPlace(file: string, content: FileContent, mode: number): Promise<void> {
   const handle = await fsp.open(file, 'r+');
   try {
     await handle.chmod(mode).catch(() => {});
-    let offset = 0;
-    while (offset < data.length) {
-      const { bytesWritten } = await handle.write(data, offset, data.length - offset, offset);
-      offset += bytesWritten;
-    }
-    await handle.truncate(data.length);
+    await handle.truncate(await writeAll(handle, content));
     await handle.sync();
   } finally {
     await handle.close().catch(() => {});
   }
+}
+
+/** Write `content` from offset 0; returns the number of bytes written. */
+async function writeAll(handle: fsp.FileHandle, content: FileContent): Promise<number> {
+  const chunks =
+    typeof content === 'string'
+      ? [Buffer.from(content, 'utf8')]
+      : content instanceof Uint8Array
+        ? [content]
+        : content.chunks();
+  let position = 0;
+  for (const chunk of chunks) {
+    for (let done = 0; done < chunk.length; ) {
+      const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, position);
+      done += bytesWritten;
+      position += bytesWritten;
+    }
+  }
+  return position;
 }
 
 async function syncDir(dir: string): Promise<void> {

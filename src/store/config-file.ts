@@ -51,7 +51,7 @@ export async function editConfigFile<T>(file: string, edit: (doc: IniDocument) =
             );
           }
           try {
-            await writeFileAtomic(lease.path, doc.toBytes(), { log: debugLog });
+            await writeFileAtomic(lease.path, doc, { log: debugLog });
           } catch (err) {
             throw notWritable((err as NodeJS.ErrnoException).code);
           }

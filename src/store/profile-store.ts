@@ -150,7 +150,7 @@ export class ProfileStore {
     fn: (current: ProfileValues, on: OnDisk) => Promise<{ result: T; change?: ProfileChange | undefined }>,
     lease: LockLease,
   ): Promise<UpdateResult<T>> {
-    const doc = (await this.#readDocument()) ?? IniDocument.empty(this.file);
+    const doc = (await this.#readDocument(true)) ?? IniDocument.empty(this.file);
     // A view, not a copy: a profile of a million keys costs nothing until a key is read.
     const exists = doc.hasSection(this.profile);
     const { result, change } = await fn(this.#withOverlay(profileView(doc, this.profile)), { exists });
@@ -174,7 +174,7 @@ export class ProfileStore {
     try {
       // Loaded on the first write only (it pulls in node:crypto): reusing a saved token never writes.
       const { writeFileAtomic } = await import('./atomic-write.js');
-      await writeFileAtomic(lease.path, doc.toBytes(), { log: this.#log });
+      await writeFileAtomic(lease.path, doc, { log: this.#log });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (!code || !NOT_WRITABLE.has(code)) throw err;
@@ -212,7 +212,8 @@ export class ProfileStore {
     }
   }
 
-  async #readDocument(): Promise<IniDocument | null> {
+  /** The file's document; `forEdit`: one nobody else holds (a kept one, maybe a resolution's, is copied). */
+  async #readDocument(forEdit = false): Promise<IniDocument | null> {
     let content: string | Buffer | IniDocument | null;
     try {
       // Synchronous like the parse that follows (no Buffer the size of the file to collect). A document
@@ -229,7 +230,12 @@ export class ProfileStore {
       );
     }
     if (content === null) return null;
-    const doc = content instanceof IniDocument ? content : IniDocument.fromBytes(content, this.file);
+    const doc =
+      content instanceof IniDocument
+        ? forEdit
+          ? content.clone()
+          : content
+        : IniDocument.fromBytes(content, this.file);
     warnIfReadableByOthers(this.file, doc);
     noteRead(this.file, doc);
     return doc;
