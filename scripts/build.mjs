@@ -18,7 +18,7 @@
  * module of src/ transpiled one to one, with source maps.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,19 +50,25 @@ await bundle({
 });
 // The CLI: CommonJS files in a folder whose package.json says so. A CommonJS entry point starts without
 // Node's ESM loader (≈5 ms, a sixth of a bare Node start), which `dhcore token` in a loop would pay every time.
+// Its chunks are named without a hash: main.js loads run.js by name through the code cache
+// (src/cli/code-cache.ts), whose files are named after the chunks and so replaced, not piled up, by an update.
+// External dynamic imports become require(): a chunk compiled with vm.Script has no import() in Node 20.
 await bundle({
   input: { 'cli/main': 'src/cli/main.ts' },
   format: 'cjs',
-  chunkFileNames: 'cli/[name]-[hash].js',
+  chunkFileNames: 'cli/[name].js',
+  dynamicImportInCjs: false,
   groups: [
-    // What main.js needs for `--version`, and nothing else.
-    { name: 'start', from: ['src/cli/output.ts', 'src/cli/version.ts'] },
+    // What main.js needs for `--version` and to load run.js, and nothing else.
+    { name: 'start', from: ['src/cli/output.ts', 'src/cli/version.ts', 'src/cli/code-cache.ts'] },
     // What `dhcore token` runs: run.ts, what it imports, and the token lifecycle (which nearly every
     // `dhcore token` loads).
     { name: 'run', from: ['src/cli/run.ts', 'src/auth/token-session.ts'] },
   ],
 });
 writeFileSync(join(dist, 'cli/package.json'), '{ "type": "commonjs" }\n');
+if (!existsSync(join(dist, 'cli/run.js')))
+  throw new Error('dist/cli/run.js is missing: main.js loads it by name');
 
 await build({
   absWorkingDir: root,
@@ -85,7 +91,7 @@ await build({
  * earlier groups'. Left alone, the modules that lazily loaded chunks share with an entry point would be
  * a dozen small chunks, each a file to find, read and compile at every start.
  */
-async function bundle({ input, format, chunkFileNames, groups }) {
+async function bundle({ input, format, chunkFileNames, groups, dynamicImportInCjs }) {
   const members = groups.map(() => new Set());
   await rolldown({
     cwd: root,
@@ -117,6 +123,7 @@ async function bundle({ input, format, chunkFileNames, groups }) {
       format,
       entryFileNames: '[name].js',
       chunkFileNames,
+      ...(dynamicImportInCjs === undefined ? {} : { dynamicImportInCjs }),
       // Minified, with function and class names kept (stack traces stay readable), and only ASCII
       // (non-ASCII characters of strings escaped): V8 then reads each file as one-byte text, without
       // decoding UTF-8. Reading and compiling our code is most of what a start spends on it: the token path

@@ -9,7 +9,6 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
-  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -23,7 +22,7 @@ import { profileValues, resolveConfig } from '../src/config/resolve.js';
 import { ConfigError } from '../src/errors.js';
 import { getCredentialsAndConfig, setCurrentProfile } from '../src/parity.js';
 import { ProfileStore } from '../src/store/profile-store.js';
-import { cleanEnv, runCli, useTempHome } from './helpers/cli.js';
+import { cleanEnv, dataFilesUnder, runCli, useTempHome } from './helpers/cli.js';
 
 const home = useTempHome();
 
@@ -272,7 +271,7 @@ describe('only a regular file (or a symlink to one) is read or written', () => {
     expect(r.stderr).toMatch(/^dhcore: .*character device/);
     expect(r.stdout + r.stderr).not.toContain('at-secret');
     expect(lstatSync(dev).isCharacterDevice()).toBe(true);
-    expect(readdirSync(home().home).sort()).toEqual(['null.ini']);
+    expect(dataFilesUnder(home().home)).toEqual(['null.ini']);
   });
 });
 

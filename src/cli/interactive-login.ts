@@ -50,9 +50,11 @@ function progress(text: () => string): { stop: () => void } {
 
 async function openBrowser(url: string, say: (line: string) => void): Promise<void> {
   try {
-    // A dynamic import: `open` is an ES module only, which the CommonJS CLI must load through Node's ESM
-    // loader to get its default export.
-    const { default: open } = await import('open');
+    // `open` is an ES module only. Node's require() of it (Node >= 20.19) gives its namespace, default
+    // included; the CLI's import() would not do (the build turns it into a require() whose interop makes the
+    // whole namespace the default, because the CLI's chunks run without import(): see cli/code-cache.ts).
+    const { createRequire } = process.getBuiltinModule('node:module');
+    const { default: open } = createRequire(import.meta.url)('open') as typeof import('open');
     const child = await open(url, { wait: false });
     child.once('error', () => say('Could not start a browser: open the URL above yourself.'));
     child.unref();

@@ -1,0 +1,211 @@
+/**
+ * The CLI's code cache (src/cli/code-cache.ts): the first run saves the bytecode of the chunks it compiled
+ * (0600, in a 0700 folder), the next runs use it; a cache that is not this user's alone, that was made from
+ * another file, or that V8 refuses is never used, and the CLI works the same in every case.
+ */
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { CLI, cleanEnv, ROOT, runNode, useTempHome } from './helpers/cli.js';
+
+const home = useTempHome();
+const codeDir = () => join(home().home, 'xdg', 'dhcore', 'code');
+const env = (extra: Record<string, string> = {}) =>
+  cleanEnv(home().home, { XDG_CACHE_HOME: join(home().home, 'xdg'), DEBUG: 'dhcore:cli', ...extra });
+const runToken = (cli = CLI, extra: Record<string, string> = {}) =>
+  runNode([cli, 'token'], { env: env(extra) });
+/** The code-cache lines of a run's stderr, without the debug time stamps. */
+const said = (stderr: string) =>
+  stderr
+    .split('\n')
+    .filter((l) => l.includes('code cache:'))
+    .map((l) => l.replace(/^.*code cache: /, ''));
+/** A copy of the built CLI (its files can then be changed), with the repository's node_modules. */
+function copyOfCli(): string {
+  const pkg = join(home().home, 'pkg');
+  cpSync(join(ROOT, 'dist', 'cli'), join(pkg, 'dist', 'cli'), { recursive: true });
+  writeFileSync(join(pkg, 'package.json'), readFileSync(join(ROOT, 'package.json')));
+  symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
+  return join(pkg, 'dist', 'cli', 'main.js');
+}
+const runCache = () => readdirSync(codeDir()).filter((f) => /^run-[0-9a-f]{8}\.cache$/.test(f));
+
+beforeEach(() => {
+  const future = new Date(Date.now() + 3600_000).toISOString();
+  writeFileSync(
+    home().configFile,
+    `[p]\ndhcore_endpoint = https://p.example\ndhcore_client_id = c\ndhcore_access_token = AT\ndhcore_refresh_token = RT\ndhcore_expires_at = ${future}\n\n[DEFAULT]\ncurrent_environment = p\n`,
+    { mode: 0o600 },
+  );
+});
+
+describe('the code cache', () => {
+  it('is saved by the first run (0600 in a 0700 folder) and used by the next, which then writes nothing', async () => {
+    const first = await runToken();
+    expect(first.stdout).toBe('AT\n');
+    expect(said(first.stderr)).toEqual([
+      'none for run.js yet',
+      expect.stringMatching(/^saved .*\/run-[0-9a-f]{8}\.cache \(\d+ bytes\)$/),
+    ]);
+    const [file] = runCache();
+    expect(file).toBeDefined();
+    const path = join(codeDir(), file!);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(codeDir()).mode & 0o777).toBe(0o700);
+    const saved = statSync(path).mtimeMs;
+    // Compiled code and the literals of our source: never a value of this run.
+    expect(readFileSync(path).includes('https://p.example')).toBe(false);
+
+    const second = await runToken();
+    expect(second.stdout).toBe('AT\n');
+    expect(said(second.stderr)).toEqual([`used ${path}`]);
+    expect(statSync(path).mtimeMs).toBe(saved);
+    expect(readdirSync(codeDir())).toEqual([file]);
+  });
+
+  it('each command caches the chunks it loads (status.js once status ran)', async () => {
+    await runToken();
+    const status = await runNode([CLI, 'status', '--offline'], { env: env() });
+    expect(status.code, status.stderr).toBe(0);
+    expect(said(status.stderr)).toEqual([
+      expect.stringMatching(/^used .*run-[0-9a-f]{8}\.cache$/),
+      'none for status.js yet',
+      expect.stringMatching(/^saved .*status-[0-9a-f]{8}\.cache/),
+    ]);
+  });
+
+  it('a cache others could write is not used, and is replaced by one of ours', async () => {
+    await runToken();
+    const path = join(codeDir(), runCache()[0]!);
+    chmodSync(path, 0o666);
+    const r = await runToken();
+    expect(r.stdout).toBe('AT\n');
+    expect(said(r.stderr)[0]).toMatch(/^ignored .*run-[0-9a-f]{8}\.cache: not yours alone/);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(said((await runToken()).stderr)).toEqual([`used ${path}`]);
+  });
+
+  it('a folder others could write is not used, nor written to', async () => {
+    await runToken();
+    const path = join(codeDir(), runCache()[0]!);
+    const before = readFileSync(path);
+    chmodSync(codeDir(), 0o777);
+    const r = await runToken();
+    expect(r.stdout).toBe('AT\n');
+    expect(said(r.stderr)).toEqual([
+      expect.stringMatching(/^ignored .*\/code: not yours alone/),
+      'none for run.js yet',
+      expect.stringMatching(/^not saved: .*\/code is not yours alone/),
+    ]);
+    expect(readFileSync(path).equals(before)).toBe(true);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('a cache owned by another user is not used (as root)', async () => {
+    await runToken();
+    const path = join(codeDir(), runCache()[0]!);
+    chownSync(path, 65534, 65534);
+    const r = await runToken();
+    expect(r.stdout).toBe('AT\n');
+    expect(said(r.stderr)[0]).toMatch(/^ignored .*: not yours alone/);
+    expect(statSync(path).uid).toBe(0); // replaced by ours
+  });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    "a folder owned by another user is not used, nor written to (root never runs a user's cache)",
+    async () => {
+      await runToken();
+      const path = join(codeDir(), runCache()[0]!);
+      const before = readFileSync(path);
+      chownSync(codeDir(), 65534, 65534);
+      const r = await runToken();
+      expect(r.stdout).toBe('AT\n');
+      expect(said(r.stderr)).toEqual([
+        expect.stringMatching(/^ignored .*\/code: not yours alone/),
+        'none for run.js yet',
+        expect.stringMatching(/^not saved: .*\/code is not yours alone/),
+      ]);
+      expect(readFileSync(path).equals(before)).toBe(true);
+    },
+  );
+
+  it('a cache V8 refuses (damaged) is compiled afresh and replaced', async () => {
+    await runToken();
+    const path = join(codeDir(), runCache()[0]!);
+    const bytes = readFileSync(path);
+    const header = bytes.indexOf(0x0a) + 1;
+    bytes.fill(0x41, header + 8); // the header still matches; the V8 data does not
+    writeFileSync(path, bytes);
+    const r = await runToken();
+    expect(r.stdout).toBe('AT\n');
+    expect(said(r.stderr)[0]).toMatch(/^V8 refused .*; a new one is saved at exit$/);
+    expect(said((await runToken()).stderr)).toEqual([`used ${path}`]);
+  });
+
+  it('a chunk changed after its cache was made (same length, so V8 itself would take the cache) is compiled afresh', async () => {
+    const cli = copyOfCli();
+    const run = join(dirname(cli), 'run.js');
+    expect((await runToken(cli)).stdout).toBe('AT\n');
+    // The same number of characters; a message of the token command changed.
+    const source = readFileSync(run, 'utf8');
+    const changed = source.replaceAll('No DHCore endpoint', 'No DHCORE ENDPOINT');
+    expect(changed).not.toBe(source);
+    expect(changed.length).toBe(source.length);
+    writeFileSync(run, changed);
+    const later = new Date(Date.now() + 5000);
+    utimesSync(run, later, later);
+    writeFileSync(home().configFile, '');
+    const r = await runNode([cli, 'token'], { env: env() });
+    expect(said(r.stderr)[0]).toMatch(/was made from another file, Node or flags/);
+    expect(r.stderr).toContain('No DHCORE ENDPOINT');
+  });
+
+  it('runs with other flags keep a cache of their own', async () => {
+    await runToken();
+    const r = await runNode(['--no-warnings', CLI, 'token'], { env: env() });
+    expect(r.stdout).toBe('AT\n');
+    expect(said(r.stderr)[0]).toBe('none for run.js yet');
+    expect(runCache()).toHaveLength(2);
+    expect(said((await runToken()).stderr)[0]).toMatch(/^used /);
+  });
+
+  it('DHCORE_CODE_CACHE=off: nothing is read or written', async () => {
+    const r = await runToken(CLI, { DHCORE_CODE_CACHE: 'off' });
+    expect(r.stdout).toBe('AT\n');
+    expect(said(r.stderr)).toEqual([]);
+    expect(existsSync(codeDir())).toBe(false);
+  });
+
+  it('a cache folder that cannot be made: the command works and says nothing (without DEBUG)', async () => {
+    const notADir = join(home().home, 'file');
+    writeFileSync(notADir, 'x');
+    const r = await runNode([CLI, 'token'], { env: cleanEnv(home().home, { XDG_CACHE_HOME: notADir }) });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('AT\n');
+    expect(r.stderr).toBe('');
+  });
+
+  it('a failure keeps the line numbers of the file in its stack trace', async () => {
+    // The loader wraps a chunk in a function on a line of its own and tells V8 so (lineOffset -1).
+    const cli = copyOfCli();
+    writeFileSync(
+      join(dirname(cli), 'run.js'),
+      `'use strict';\n// ${'x'.repeat(5000)}\n  throw new Error('boom');\n`,
+    );
+    for (let i = 0; i < 2; i++) {
+      const r = await runNode([cli, 'token'], { env: env() });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/run\.js:3:9\b/);
+    }
+  });
+});
