@@ -29,18 +29,17 @@ function imports(): Map<string, string[]> {
 /** The part of src/ a module belongs to: its folder, or the file name for root files. */
 const part = (module: string) => (module.includes('/') ? module.split('/')[0]! : module.replace(/\.ts$/, ''));
 
-const ROOT_HELPERS = ['errors', 'redact', 'warnings', 'diagnostics', 'secrets', 'sha256', 'cache-dir'];
+const ROOT_HELPERS = ['errors', 'redact', 'warnings', 'diagnostics', 'secrets', 'sha256'];
 const ALLOWED: Record<string, string[]> = {
   secrets: [],
   sha256: [],
-  'cache-dir': [],
   errors: ['secrets'],
   redact: ['config'],
   warnings: ['secrets'],
   diagnostics: ['secrets'],
   config: ['errors', 'redact', 'warnings', 'net', 'secrets'],
   net: ['errors'],
-  store: ['config', 'errors', 'warnings', 'net', 'sha256', 'cache-dir'],
+  store: ['config', 'errors', 'warnings', 'net', 'sha256'],
   auth: ['config', 'store', 'net', 'profiles', ...ROOT_HELPERS],
   profiles: ['config', 'store', 'net', ...ROOT_HELPERS],
   client: ['auth', 'net', 'config', 'profiles', ...ROOT_HELPERS],

@@ -1,6 +1,6 @@
 /**
  * The CLI's code cache (src/cli/code-cache.ts): the first run saves the bytecode of the chunks it compiled
- * (0600, in a 0700 folder), the next runs use it; a cache that is not this user's alone, that was made from
+ * (0600, in a 0700 folder; here DHCORE_CODE_CACHE names one per test), the next runs use it; a cache that is not this user's alone, that was made from
  * another file, or that V8 refuses is never used, and the CLI works the same in every case.
  */
 import {
@@ -8,6 +8,7 @@ import {
   chownSync,
   cpSync,
   existsSync,
+  mkdirSync,
   readdirSync,
   readFileSync,
   statSync,
@@ -20,9 +21,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { CLI, cleanEnv, ROOT, runNode, useTempHome } from './helpers/cli.js';
 
 const home = useTempHome();
-const codeDir = () => join(home().home, 'xdg', 'dhcore', 'code');
+const codeDir = () => join(home().home, 'code');
 const env = (extra: Record<string, string> = {}) =>
-  cleanEnv(home().home, { XDG_CACHE_HOME: join(home().home, 'xdg'), DEBUG: 'dhcore:cli', ...extra });
+  cleanEnv(home().home, { DHCORE_CODE_CACHE: codeDir(), DEBUG: 'dhcore:cli', ...extra });
 const runToken = (cli = CLI, extra: Record<string, string> = {}) =>
   runNode([cli, 'token'], { env: env(extra) });
 /** The code-cache lines of a run's stderr, without the debug time stamps. */
@@ -96,11 +97,12 @@ describe('the code cache', () => {
     expect(said((await runToken()).stderr)).toEqual([`used ${path}`]);
   });
 
-  it('a folder others could write is not used, nor written to', async () => {
+  /** After `spoil` makes the cache folder not this user's alone, a run neither reads nor writes there. */
+  async function folderRefused(spoil: (dir: string) => void): Promise<void> {
     await runToken();
     const path = join(codeDir(), runCache()[0]!);
     const before = readFileSync(path);
-    chmodSync(codeDir(), 0o777);
+    spoil(codeDir());
     const r = await runToken();
     expect(r.stdout).toBe('AT\n');
     expect(said(r.stderr)).toEqual([
@@ -109,7 +111,15 @@ describe('the code cache', () => {
       expect.stringMatching(/^not saved: .*\/code is not yours alone/),
     ]);
     expect(readFileSync(path).equals(before)).toBe(true);
-  });
+  }
+
+  it('a folder others could write is not used, nor written to', () =>
+    folderRefused((dir) => chmodSync(dir, 0o777)));
+
+  it.skipIf(process.getuid?.() !== 0)(
+    "a folder owned by another user is not used, nor written to (root never runs a user's cache)",
+    () => folderRefused((dir) => chownSync(dir, 65534, 65534)),
+  );
 
   it.skipIf(process.getuid?.() !== 0)('a cache owned by another user is not used (as root)', async () => {
     await runToken();
@@ -120,24 +130,6 @@ describe('the code cache', () => {
     expect(said(r.stderr)[0]).toMatch(/^ignored .*: not yours alone/);
     expect(statSync(path).uid).toBe(0); // replaced by ours
   });
-
-  it.skipIf(process.getuid?.() !== 0)(
-    "a folder owned by another user is not used, nor written to (root never runs a user's cache)",
-    async () => {
-      await runToken();
-      const path = join(codeDir(), runCache()[0]!);
-      const before = readFileSync(path);
-      chownSync(codeDir(), 65534, 65534);
-      const r = await runToken();
-      expect(r.stdout).toBe('AT\n');
-      expect(said(r.stderr)).toEqual([
-        expect.stringMatching(/^ignored .*\/code: not yours alone/),
-        'none for run.js yet',
-        expect.stringMatching(/^not saved: .*\/code is not yours alone/),
-      ]);
-      expect(readFileSync(path).equals(before)).toBe(true);
-    },
-  );
 
   it('a cache V8 refuses (damaged) is compiled afresh and replaced', async () => {
     await runToken();
@@ -186,10 +178,24 @@ describe('the code cache', () => {
     expect(existsSync(codeDir())).toBe(false);
   });
 
+  it('by default it lives in the temp folder ($TMPDIR/dhcore-code-cache-<uid>), never in the home folder', async () => {
+    const tmp = join(home().home, 'tmp');
+    mkdirSync(tmp);
+    const r = await runNode([CLI, 'token'], { env: cleanEnv(home().home, { TMPDIR: tmp }) });
+    expect(r.stdout).toBe('AT\n');
+    expect(r.stderr).toBe('');
+    const dir = join(tmp, `dhcore-code-cache-${process.getuid?.()}`);
+    expect(readdirSync(dir)).toEqual([expect.stringMatching(/^run-[0-9a-f]{8}\.cache$/)]);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(readdirSync(home().home).sort()).toEqual(['.dhcore.ini', 'tmp']);
+  });
+
   it('a cache folder that cannot be made: the command works and says nothing (without DEBUG)', async () => {
     const notADir = join(home().home, 'file');
     writeFileSync(notADir, 'x');
-    const r = await runNode([CLI, 'token'], { env: cleanEnv(home().home, { XDG_CACHE_HOME: notADir }) });
+    const r = await runNode([CLI, 'token'], {
+      env: cleanEnv(home().home, { DHCORE_CODE_CACHE: join(notADir, 'code') }),
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('AT\n');
     expect(r.stderr).toBe('');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createClient } from '../src/index.js';
 import { loginTokens } from './helpers/auth.js';
-import { cleanEnv, dataFilesUnder, runCli, useTempHome } from './helpers/cli.js';
+import { cleanEnv, runCli, useTempHome } from './helpers/cli.js';
 import { useDevServer } from './helpers/dev-server.js';
 
 const server = useDevServer({ accessTokenTtl: 3600 });
@@ -98,18 +98,18 @@ describe('env-only configuration', () => {
       expect(r.code, r.stderr).toBe(0);
     }
     expect(tokenRequests() - before).toBe(2);
-    expect(dataFilesUnder(home().home)).toEqual([]);
+    expect(readdirSync(home().home)).toEqual([]);
   });
 
   it('XDG_CACHE_HOME is honoured; logout clears the matching entry', async () => {
     const xdg = join(home().home, 'xdg');
     const env = patEnv({ XDG_CACHE_HOME: xdg });
     expect((await runCli(['token'], { env })).code).toBe(0);
-    expect(dataFilesUnder(xdg)).toEqual([expect.stringMatching(/^dhcore\/[0-9a-f]{32}\.ini$/)]);
+    expect(readdirSync(join(xdg, 'dhcore'))).toHaveLength(1);
     const out = await runCli(['logout', '--json'], { env });
     expect(out.code, out.stderr).toBe(0);
     expect(JSON.parse(out.stdout)).toMatchObject({ removed: ['token cache'] });
-    expect(dataFilesUnder(xdg)).toEqual([]);
+    expect(readdirSync(join(xdg, 'dhcore'))).toHaveLength(0);
     expect(existsSync(home().configFile)).toBe(false);
   });
 

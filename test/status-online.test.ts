@@ -38,7 +38,7 @@ describe('dhcore status (online)', () => {
     // An env-only profile: the exchanged token went to the token cache, not to a new config file.
     expect(existsSync(home().configFile)).toBe(false);
     const cache = join(home().home, '.cache', 'dhcore');
-    const [entry] = readdirSync(cache).filter((f) => f.endsWith('.ini'));
+    const [entry] = readdirSync(cache);
     const saved = readFileSync(join(cache, entry!), 'utf8').match(/dhcore_access_token = (\S+)/)?.[1];
     expect(saved).toBeDefined();
     expect(res.stdout).not.toContain(saved);

@@ -1,24 +1,26 @@
 /**
- * Loads the CLI's own CommonJS files (dist/cli/) with V8's code cache. Compiling our code is most of what
- * `dhcore token` costs beyond a bare Node start (≈20 M of its 34 M extra instructions); with the bytecode of
- * the previous run it is read back instead. The cache is what Node 22 calls its compile cache
- * (`module.enableCompileCache()`), which Node 20 does not have; `vm.Script`'s `cachedData` is the same
- * mechanism, available on every Node we support.
+ * Loads the CLI's own CommonJS files (dist/cli/) with V8's code cache. Compiling our code was most of what
+ * `dhcore token` cost beyond a bare Node start (≈20 M of its 34 M extra instructions); with the bytecode of
+ * the previous run it is read back instead. This is what Node 22 calls its compile cache
+ * (`module.enableCompileCache()`, which Node 20 does not have), in the same place by default: a folder of the
+ * temp directory, here `dhcore-code-cache-<uid>`; `vm.Script`'s `cachedData` is the same mechanism, available
+ * on every Node we support. `DHCORE_CODE_CACHE=off` turns it off, `DHCORE_CODE_CACHE=<absolute folder>` puts
+ * it there. Nothing goes to the home folder.
  *
- * One file per chunk in `~/.cache/dhcore/code/` (or `$XDG_CACHE_HOME/dhcore/code/`), 0600 in a 0700 folder,
- * written atomically at exit by a run that had to compile. Code is trusted like the package itself, so:
- * - a cache file is used only if it and its folder belong to this user and nobody else can write them;
- * - it names the exact file it was made from (size, modification time, inode), the Node version and the
+ * One file per chunk, install and runtime, 0600 in a 0700 folder, written atomically at exit by a run that had
+ * to compile. Code is trusted like the package itself, so:
+ * - a cache file is used only if it and its folder belong to this user and nobody else can write them (a
+ *   folder another user made first is refused, not used: at worst there is no cache);
+ * - it names the exact file it was made from (path, size, modification time, inode), the Node version and the
  *   flags; anything else is compiled afresh (V8 checks its version and flags too, and refuses on mismatch);
  * - it holds bytecode and the literals of our source, never a value computed at run time (no token).
- * Nothing about it is ever printed (`DEBUG=dhcore:cli` says what happened); `DHCORE_CODE_CACHE=off` turns it
- * off. Without a usable cache the CLI works exactly the same, only slower.
+ * Nothing about it is printed (`DEBUG=dhcore:cli` says what happened). Without a usable cache the CLI works
+ * exactly the same, only slower.
  */
-import { cacheDir } from '../cache-dir.js';
 import { type Logger, loggerFor } from '../diagnostics.js';
 
 const fs = process.getBuiltinModule('node:fs');
-const { basename, dirname, join } = process.getBuiltinModule('node:path');
+const { basename, dirname, isAbsolute, join } = process.getBuiltinModule('node:path');
 
 /** Larger cache files are not ours (ours are a few hundred kB). */
 const MAX_CACHE_BYTES = 16 * 1024 * 1024;
@@ -109,13 +111,17 @@ const RUNTIME = JSON.stringify([
 
 /**
  * Where the cache of `file` lives; undefined when the cache is off or cannot be trusted here. One file per
- * chunk and runtime, so runs with other flags (or another Node) do not replace each other's cache.
+ * chunk, install (folder) and runtime, so two installs, or runs with other flags, do not replace each other's.
  */
 function cacheFileOf(file: string): string | undefined {
-  if (/^(off|0|false|no)$/i.test(process.env.DHCORE_CODE_CACHE?.trim() ?? '')) return undefined;
+  const setting = process.env.DHCORE_CODE_CACHE?.trim() ?? '';
+  if (/^(off|0|false|no)$/i.test(setting)) return undefined;
   // Ownership is how a cache is trusted: without uids (Windows) there is no cache.
   if (typeof process.getuid !== 'function') return undefined;
-  return join(cacheDir(process.env), 'code', `${basename(file, '.js')}-${fnv1a(RUNTIME)}.cache`);
+  const dir = isAbsolute(setting)
+    ? setting
+    : join(process.getBuiltinModule('node:os').tmpdir(), `dhcore-code-cache-${process.getuid()}`);
+  return join(dir, `${basename(file, '.js')}-${fnv1a(`${RUNTIME}\u0000${dirname(file)}`)}.cache`);
 }
 
 /** What a cache must have been made from: this exact file (path, size, time, inode) and runtime. */
@@ -140,10 +146,16 @@ function ownedByUs(st: import('node:fs').Stats): boolean {
   return st.uid === process.getuid!() && (st.mode & 0o022) === 0;
 }
 
+/** The cache folder, if it is a folder (not a link to one) that is ours alone. */
+function folderIsOurs(dir: string): boolean {
+  const st = fs.lstatSync(dir);
+  return st.isDirectory() && ownedByUs(st);
+}
+
 function readCache(file: string, header: string): Buffer | undefined {
   let fd: number | undefined;
   try {
-    if (!ownedByUs(fs.lstatSync(dirname(file)))) {
+    if (!folderIsOurs(dirname(file))) {
       debug(`ignored ${dirname(file)}: not yours alone (owner or mode)`);
       return undefined;
     }
@@ -179,7 +191,7 @@ function saveAll(): void {
     try {
       const dir = dirname(file);
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      if (!ownedByUs(fs.lstatSync(dir))) {
+      if (!folderIsOurs(dir)) {
         debug(`not saved: ${dir} is not yours alone (owner or mode)`);
         return;
       }

@@ -6,7 +6,6 @@
  * Each file is a one-section INI file, written by the same ProfileStore as the config file: the same lock,
  * atomic 0600 writes and memory fallback. `DHCORE_TOKEN_CACHE=off` keeps such tokens in memory only.
  */
-import { cacheDir } from '../cache-dir.js';
 import { profileValues, readConfigDocument } from '../config/resolve.js';
 import { sha256Hex } from '../sha256.js';
 import { warnOnce } from '../warnings.js';
@@ -32,7 +31,13 @@ export function tokenCacheDisabled(env: Env): boolean {
 }
 
 /** `$XDG_CACHE_HOME/dhcore`, else `~/.cache/dhcore`. */
-export const tokenCacheDir: (env: Env) => string = cacheDir;
+export function tokenCacheDir(env: Env): string {
+  const { join } = process.getBuiltinModule('node:path');
+  const xdg = env.XDG_CACHE_HOME?.trim();
+  if (xdg) return join(xdg, 'dhcore');
+  const home = env.HOME?.trim() || env.USERPROFILE?.trim() || process.getBuiltinModule('node:os').homedir();
+  return join(home, '.cache', 'dhcore');
+}
 
 /** The cache file of `key`: a SHA-256 fingerprint of all its parts names it. */
 export function tokenCacheFile(env: Env, key: CacheKey): string {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach } from 'vitest';
 
@@ -23,18 +23,6 @@ export function tempHome(): { home: string; configFile: string; cleanup: () => v
     configFile: join(home, '.dhcore.ini'),
     cleanup: () => rmSync(home, { recursive: true, force: true }),
   };
-}
-
-/**
- * The files under `dir` (relative paths, sorted), leaving out the CLI's code cache (`.cache/dhcore/code/`:
- * compiled code, no configuration, no token): what a run wrote that a user would call its data.
- */
-export function dataFilesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => !e.isDirectory())
-    .map((e) => relative(dir, join(e.parentPath, e.name)))
-    .filter((f) => !/(^|\/)dhcore\/code\//.test(f))
-    .sort();
 }
 
 /**
