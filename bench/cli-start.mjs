@@ -79,12 +79,17 @@ try {
     ...(BASELINE ? commands(BASELINE, ' [baseline]') : {}),
   };
   const names = Object.keys(variants);
-  const env = { PATH: process.env.PATH, HOME: tmp.dir, DH_CONFIG: configFile };
+  const env = {
+    PATH: process.env.PATH,
+    HOME: tmp.dir,
+    DH_CONFIG: configFile,
+    DHCORE_CODE_CACHE: join(tmp.dir, 'code'),
+  };
   const wall = Object.fromEntries(names.map((n) => [n, []]));
   const rssMb = Object.fromEntries(names.map((n) => [n, []]));
   let fresh = 0;
   const envOf = (name) =>
-    name.includes('first run') ? { ...env, XDG_CACHE_HOME: join(tmp.dir, `fresh-${fresh++}`) } : env;
+    name.includes('first run') ? { ...env, DHCORE_CODE_CACHE: join(tmp.dir, `fresh-${fresh++}`) } : env;
   const run = (args, name) =>
     spawnSync(process.execPath, args, { env: envOf(name), stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
   for (let round = 0; round < RUNS + 2; round++) {
