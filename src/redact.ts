@@ -9,8 +9,15 @@ export const REDACTED = '***';
  */
 export function redactRecord(values: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(values))
-    out[key] = isSecretKey(key) ? REDACTED : redactUrl(value);
+  for (const [key, value] of Object.entries(values)) {
+    // An own property even for a key named '__proto__'.
+    Object.defineProperty(out, key, {
+      value: isSecretKey(key) ? REDACTED : redactUrl(value),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
   return out;
 }
 

@@ -16,8 +16,10 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire, Module } from 'node:module';
 import { dirname, join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { requireChunk } from '../src/cli/code-cache.js';
 import { CLI, cleanEnv, ROOT, runNode, useTempHome } from './helpers/cli.js';
 
 const home = useTempHome();
@@ -56,7 +58,7 @@ describe('the code cache', () => {
     const first = await runToken();
     expect(first.stdout).toBe('AT\n');
     expect(said(first.stderr)).toEqual([
-      'none for run.js yet',
+      expect.stringMatching(/^none yet: .*\/run-[0-9a-f]{8}\.cache$/),
       expect.stringMatching(/^saved .*\/run-[0-9a-f]{8}\.cache \(\d+ bytes\)$/),
     ]);
     const [file] = runCache();
@@ -81,7 +83,7 @@ describe('the code cache', () => {
     expect(status.code, status.stderr).toBe(0);
     expect(said(status.stderr)).toEqual([
       expect.stringMatching(/^used .*run-[0-9a-f]{8}\.cache$/),
-      'none for status.js yet',
+      expect.stringMatching(/^none yet: .*\/status-[0-9a-f]{8}\.cache$/),
       expect.stringMatching(/^saved .*status-[0-9a-f]{8}\.cache/),
     ]);
   });
@@ -107,7 +109,6 @@ describe('the code cache', () => {
     expect(r.stdout).toBe('AT\n');
     expect(said(r.stderr)).toEqual([
       expect.stringMatching(/^ignored .*\/code: not yours alone/),
-      'none for run.js yet',
       expect.stringMatching(/^not saved: .*\/code is not yours alone/),
     ]);
     expect(readFileSync(path).equals(before)).toBe(true);
@@ -121,6 +122,20 @@ describe('the code cache', () => {
     () => folderRefused((dir) => chownSync(dir, 65534, 65534)),
   );
 
+  it('under a folder others can write to (not sticky) it is not saved; under a sticky one (like /tmp) it is', async () => {
+    for (const [mode, saved] of [
+      [0o777, false],
+      [0o1777, true],
+    ] as const) {
+      const shared = join(home().home, `shared-${mode.toString(8)}`);
+      mkdirSync(shared);
+      chmodSync(shared, mode);
+      const r = await runNode([CLI, 'token'], { env: env({ DHCORE_CODE_CACHE: join(shared, 'code') }) });
+      expect(r.stdout).toBe('AT\n');
+      expect(said(r.stderr).at(-1)).toMatch(saved ? /^saved / : /^not saved: .*a folder above it/);
+    }
+  });
+
   it.skipIf(process.getuid?.() !== 0)('a cache owned by another user is not used (as root)', async () => {
     await runToken();
     const path = join(codeDir(), runCache()[0]!);
@@ -131,31 +146,65 @@ describe('the code cache', () => {
     expect(statSync(path).uid).toBe(0); // replaced by ours
   });
 
-  it('a cache V8 refuses (damaged) is compiled afresh and replaced', async () => {
+  it('a damaged cache (its second half zeroed, or bytes flipped) is not given to V8, and is replaced', async () => {
+    // V8 does not check the bytecode: given such data, it dies (exit 133/139) on every run.
     await runToken();
     const path = join(codeDir(), runCache()[0]!);
-    const bytes = readFileSync(path);
-    const header = bytes.indexOf(0x0a) + 1;
-    bytes.fill(0x41, header + 8); // the header still matches; the V8 data does not
-    writeFileSync(path, bytes);
+    const good = readFileSync(path);
+    const data = good.indexOf(0x0a, good.indexOf(0x0a) + 1) + 1; // after the header's two lines
+    const zeroed = Buffer.from(good);
+    zeroed.fill(0, data + Math.floor((good.length - data) / 2));
+    const flipped = Buffer.from(good);
+    for (let i = data; i < flipped.length; i += 97) flipped[i] = flipped[i]! ^ 0x5a;
+    for (const damaged of [zeroed, flipped, good.subarray(0, good.length - 100)]) {
+      writeFileSync(path, damaged);
+      const r = await runToken();
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe('AT\n');
+      expect(said(r.stderr)[0]).toMatch(/ is damaged; a new one is saved at exit$/);
+      expect(said((await runToken()).stderr)).toEqual([`used ${path}`]);
+    }
+  });
+
+  it('a cache V8 refuses (made with other V8 flags) is compiled afresh and replaced', async () => {
+    // The same chunk compiled under another V8 flag: V8's own check refuses that bytecode here.
+    await runNode(['--no-lazy-feedback-allocation', CLI, 'token'], { env: env() });
+    const [foreignName] = runCache();
+    await runToken();
+    const ownName = runCache().find((f) => f !== foreignName)!;
+    const foreign = readFileSync(join(codeDir(), foreignName!));
+    const own = readFileSync(join(codeDir(), ownName));
+    const afterFirstLine = (b: Buffer) => b.indexOf(0x0a) + 1;
+    // Our header line, then the other run's integrity line and bytecode: only V8 can tell.
+    const path = join(codeDir(), ownName);
+    writeFileSync(
+      path,
+      Buffer.concat([own.subarray(0, afterFirstLine(own)), foreign.subarray(afterFirstLine(foreign))]),
+    );
     const r = await runToken();
     expect(r.stdout).toBe('AT\n');
     expect(said(r.stderr)[0]).toMatch(/^V8 refused .*; a new one is saved at exit$/);
     expect(said((await runToken()).stderr)).toEqual([`used ${path}`]);
   });
 
-  it('a chunk changed after its cache was made (same length, so V8 itself would take the cache) is compiled afresh', async () => {
+  it('a chunk changed in place after its cache was made (same length and times: V8 itself would take the cache) is compiled afresh', async () => {
     const cli = copyOfCli();
     const run = join(dirname(cli), 'run.js');
+    const stamp = new Date(1_700_000_000_000); // whole seconds: utimes can put them back exactly
+    utimesSync(run, stamp, stamp);
     expect((await runToken(cli)).stdout).toBe('AT\n');
-    // The same number of characters; a message of the token command changed.
+    // The same number of characters, a message of the token command changed, written in place with the
+    // old times put back (as `rsync --inplace` or `cp -p` onto it would): only the change time differs.
     const source = readFileSync(run, 'utf8');
     const changed = source.replaceAll('No DHCore endpoint', 'No DHCORE ENDPOINT');
     expect(changed).not.toBe(source);
     expect(changed.length).toBe(source.length);
+    const { ino, mtimeMs } = statSync(run);
+    await new Promise((r) => setTimeout(r, 20)); // a change time of its own
     writeFileSync(run, changed);
-    const later = new Date(Date.now() + 5000);
-    utimesSync(run, later, later);
+    utimesSync(run, stamp, stamp);
+    expect(statSync(run).ino).toBe(ino);
+    expect(statSync(run).mtimeMs).toBe(mtimeMs);
     writeFileSync(home().configFile, '');
     const r = await runNode([cli, 'token'], { env: env() });
     expect(said(r.stderr)[0]).toMatch(/was made from another file, Node or flags/);
@@ -166,7 +215,7 @@ describe('the code cache', () => {
     await runToken();
     const r = await runNode(['--no-warnings', CLI, 'token'], { env: env() });
     expect(r.stdout).toBe('AT\n');
-    expect(said(r.stderr)[0]).toBe('none for run.js yet');
+    expect(said(r.stderr)[0]).toMatch(/^none yet: /);
     expect(runCache()).toHaveLength(2);
     expect(said((await runToken()).stderr)[0]).toMatch(/^used /);
   });
@@ -213,5 +262,24 @@ describe('the code cache', () => {
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/run\.js:3:9\b/);
     }
+  });
+});
+
+describe('requireChunk', () => {
+  it('a file that fails to load is not left in require.cache (a later require tries again)', () => {
+    const dir = join(home().home, 'chunks');
+    mkdirSync(dir);
+    const file = join(dir, 'broken.js');
+    writeFileSync(file, 'exports.x = ;');
+    const nodeRequire = createRequire(file);
+    const parent = new Module(join(dir, 'main.js'));
+    parent.paths = [];
+    expect(() => requireChunk(file, parent, nodeRequire)).toThrow(SyntaxError);
+    expect(nodeRequire.cache[file]).toBeUndefined();
+    writeFileSync(file, "exports.x = require('./other.js').y;");
+    writeFileSync(join(dir, 'other.js'), 'exports.y = 42;');
+    expect(requireChunk(file, parent, nodeRequire)).toEqual({ x: 42 });
+    expect(nodeRequire.cache[file]?.loaded).toBe(true);
+    expect(nodeRequire.cache[join(dir, 'other.js')]?.exports).toEqual({ y: 42 });
   });
 });

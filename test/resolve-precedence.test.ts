@@ -134,6 +134,28 @@ describe('resolution follows the precedence rule, read in any way', () => {
   });
 });
 
+describe('keys named like Object properties', () => {
+  it('__proto__ and constructor are keys like any other, in every view (configparser keeps them too)', () => {
+    const configFile = join(home().home, 'proto.ini');
+    writeFileSync(
+      configFile,
+      '[p]\ndhcore_endpoint = https://p.example\n__proto__ = polluted\nconstructor = abc\nmy_token = tok-secret-value\n',
+      { mode: 0o600 },
+    );
+    const config = resolveConfig({ env: {}, configFile, profile: 'p' });
+    expect(config.get('__proto__')).toBe('polluted');
+    expect(config.get('constructor')).toBe('abc');
+    expect(config.keys()).toEqual(['dhcore_endpoint', '__proto__', 'constructor', 'my_token']);
+    expect(Object.keys(config.values())).toEqual(config.keys());
+    expect(Object.keys(config.sources)).toEqual(config.keys());
+    const shown = JSON.parse(JSON.stringify(config)) as { values: Record<string, string> };
+    expect(Object.keys(shown.values)).toEqual(config.keys());
+    expect(shown.values.my_token).not.toContain('tok-secret-value');
+
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
 describe('IniDocument.forEach with prefixes', () => {
   it('visits exactly the keys that begin with a prefix once lower-cased, in file order', () => {
     const keys = [
