@@ -18,12 +18,18 @@ export interface NetworkFailure {
   timedOut: boolean;
 }
 
-/** The errno-style code of a failed fetch (`ECONNREFUSED`, `ENOTFOUND`, …), if it has one. */
+/**
+ * The errno-style code of a failed fetch (`ECONNREFUSED`, `ENOTFOUND`, undici's `UND_ERR_*`, a TLS failure's
+ * `ERR_SSL_*`/`ERR_TLS_*`), if it has one. Node's other `ERR_*` codes (`ERR_MODULE_NOT_FOUND`,
+ * `ERR_INVALID_URL` …) are not the network's: they are left to be reported as they are.
+ */
 export function transportCode(err: unknown): string | undefined {
   const cause = err instanceof Error ? err.cause : undefined;
   const code =
     (cause as { code?: unknown } | undefined)?.code ?? (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && /^E[A-Z0-9_]+$|^UND_ERR/.test(code) ? code : undefined;
+  return typeof code === 'string' && /^(?!ERR_)E[A-Z0-9_]+$|^ERR_(SSL|TLS)_|^UND_ERR/.test(code)
+    ? code
+    : undefined;
 }
 
 /**
