@@ -108,6 +108,20 @@ describe('with the dev server', () => {
     expect((await client.fetch('/api/auth')).status).toBe(200);
   });
 
+  it('a call with bad arguments rejects (it never throws at the call), like fetch', async () => {
+    ini = tempIni('[__default]\ndhcore_endpoint = http://127.0.0.1:9\ndhcore_access_token = at-xyz\n');
+    for (const timeoutMs of [0, 30_000]) {
+      const client = await createClient({ env: isolatedEnv(ini.dir), configFile: ini.file, timeoutMs });
+      let pending: Promise<Response> | undefined;
+      expect(() => {
+        pending = client.fetch('http://[not-a-host', { method: 'GET' });
+      }).not.toThrow();
+      await expect(pending).rejects.toThrow();
+      const bad = client.fetch('/api/auth', { headers: { 'bad header name': 'x' } });
+      await expect(bad).rejects.toThrow();
+    }
+  });
+
   it('a 401 on a token the server refuses: one refresh, one retry, success', async () => {
     const s = server();
     const login = await loginTokens(s);

@@ -154,12 +154,13 @@ export class TokenLifecycle implements Session {
   }
 
   accessToken(): Promise<string> {
-    const ready = this.#ready;
-    if (ready !== undefined) {
-      const at = this.#held.refreshAtMs;
-      if (at === undefined || Date.now() < at) return ready;
-    }
-    return this.#slowAccessToken();
+    return this.readyAccessToken() === undefined ? this.#slowAccessToken() : this.#ready!;
+  }
+
+  readyAccessToken(): string | undefined {
+    if (this.#ready === undefined) return undefined;
+    const at = this.#held.refreshAtMs;
+    return at === undefined || Date.now() < at ? this.#held.access : undefined;
   }
 
   async authorization(): Promise<string> {

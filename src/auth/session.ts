@@ -50,6 +50,11 @@ export interface Session {
   readonly profile: string;
   /** A valid access token (exchange/refresh as needed, single-flight). `AuthError` when the method has none. */
   accessToken(): Promise<string>;
+  /**
+   * What accessToken() would give at once, without any work (a held token that is valid and not yet due for
+   * refresh); undefined when accessToken() has something to do (or to throw). Lets a request skip a tick.
+   */
+  readyAccessToken(): string | undefined;
   /** The `Authorization` header value (Basic, Bearer), or undefined for `none`. */
   authorization(): Promise<string | undefined>;
   /**
@@ -131,6 +136,10 @@ class FixedCredentials implements Session {
 
   get profile(): string {
     return this.config.profile;
+  }
+
+  readyAccessToken(): string | undefined {
+    return this.authMethod === 'access_token_only' ? validAccess(this.#held, Date.now()) : undefined;
   }
 
   async accessToken(): Promise<string> {
