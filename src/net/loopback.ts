@@ -14,6 +14,8 @@ export function isLoopbackHost(host: string): boolean {
 
 /** Would a secret sent to `url` travel unencrypted over a network (plain http to a host that is not loopback)? */
 export function isInsecureTransport(url: string): boolean {
+  // https is never insecure: no URL to parse (this runs on every start of `dhcore token`).
+  if (/^https:\/\//i.test(url)) return false;
   try {
     const u = new URL(url);
     return u.protocol === 'http:' && !isLoopbackHost(u.hostname);
