@@ -10,9 +10,12 @@
  * One file per chunk, install and runtime, 0600 in a 0700 folder, written atomically at exit by a run that had
  * to compile. Code is trusted like the package itself, so:
  * - a cache file is used only if it and its folder belong to this user and nobody else can write them (a
- *   folder another user made first is refused, not used: at worst there is no cache);
- * - it names the exact file it was made from (path, size, modification time, inode), the Node version and the
- *   flags; anything else is compiled afresh (V8 checks its version and flags too, and refuses on mismatch);
+ *   folder another user made first is refused, not used: at worst there is no cache), and it is written only
+ *   where no other user can redirect the path;
+ * - its header names the exact file it was made from (path, device, inode, size, modification and change
+ *   time), the Node version and the flags, and the length and a sampled checksum of its data: V8 itself only
+ *   compares the source's length, and dies on damaged bytecode. Anything else is compiled afresh (V8 checks
+ *   its version and flags too, and refuses on mismatch), and the cache replaced;
  * - it holds bytecode and the literals of our source, never a value computed at run time (no token).
  * Nothing about it is printed (`DEBUG=dhcore:cli` says what happened). Without a usable cache the CLI works
  * exactly the same, only slower.
