@@ -57,6 +57,7 @@ async function compare(title, clients, apiBase) {
   const lat = Object.fromEntries(names.map((n) => [n, []]));
   const roundRatios = Object.fromEntries(names.map((n) => [n, []]));
   let failures = 0;
+  const failed = Object.fromEntries(names.map((n) => [n, 0]));
   for (let r = 0; r < rounds; r++) {
     const rate = {};
     const order = roundOrder(names, r);
@@ -67,6 +68,7 @@ async function compare(title, clients, apiBase) {
       cpu[side] += used.user + used.system;
       wall[side] += res.wallMs;
       failures += res.failures;
+      failed[side] += res.failures;
       lat[side].push(...res.latencies);
       rate[side] = CHUNK / res.wallMs;
     }
@@ -82,7 +84,9 @@ async function compare(title, clients, apiBase) {
     console.log(
       `   ${side.padEnd(24)} ${fmt((total / wall[side]) * 1000, 0).padStart(6)} req/s   ` +
         `CPU here ${fmt(cpu[side] / total, 1).padStart(6)} µs/request (${fmt((cpu[side] - cpu.plain) / total, 1).padStart(5)} over plain)   ` +
-        `p50 ${fmt(percentile(lat[side], 50), 2)} ms, p99 ${fmt(percentile(lat[side], 99), 2)} ms${ratio}`,
+        `p50 ${fmt(percentile(lat[side], 50), 2)} ms, p99 ${fmt(percentile(lat[side], 99), 2)} ms${ratio}` +
+        // A side whose requests failed measured nothing: say so where its figures are.
+        (failed[side] > 0 ? `   FAILED ${failed[side]} of ${total}: not a measurement` : ''),
     );
   }
   const ratio = median(roundRatios.client);
