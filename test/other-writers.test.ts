@@ -16,7 +16,8 @@ const now = () => Math.floor(Date.now() / 1000);
 describe('another tool refreshed the token', () => {
   it("without updating our expiry keys: the JWT's own exp wins (no needless refresh)", async () => {
     const s = await fake((_q, res) => sendJson(res, 500, {}));
-    const jwt = fakeJwt({ iat: now(), exp: now() + 3600 });
+    const issued = now(); // once: a second boundary between two now() calls would move the expected exp
+    const jwt = fakeJwt({ iat: issued, exp: issued + 3600 });
     writeFileSync(
       fixtures.tmp().file,
       `[p]\ndhcore_endpoint = ${s.url}\ndhcore_client_id = c\ndhcore_access_token = ${jwt}\ndhcore_refresh_token = rt-0123456789abcdefghij\ndhcore_expires_at = 2001-01-01T00:00:00Z\ndhcore_refresh_at = 2001-01-01T00:00:00Z\n`,
@@ -27,7 +28,7 @@ describe('another tool refreshed the token', () => {
       env: {},
     });
     expect(await session.accessToken()).toBe(jwt);
-    expect(Date.parse(session.state().expiresAt!)).toBe((now() + 3600) * 1000);
+    expect(Date.parse(session.state().expiresAt!)).toBe((issued + 3600) * 1000);
     expect(s.requests.filter((r) => r.path === '/token')).toHaveLength(0);
   });
 
