@@ -35,8 +35,8 @@ const said = (stderr: string) =>
     .filter((l) => l.includes('code cache:'))
     .map((l) => l.replace(/^.*code cache: /, ''));
 /** A copy of the built CLI (its files can then be changed), with the repository's node_modules. */
-function copyOfCli(): string {
-  const pkg = join(home().home, 'pkg');
+function copyOfCli(name = 'pkg'): string {
+  const pkg = join(home().home, name);
   cpSync(join(ROOT, 'dist', 'cli'), join(pkg, 'dist', 'cli'), { recursive: true });
   writeFileSync(join(pkg, 'package.json'), readFileSync(join(ROOT, 'package.json')));
   symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
@@ -209,6 +209,14 @@ describe('the code cache', () => {
     const r = await runNode([cli, 'token'], { env: env() });
     expect(said(r.stderr)[0]).toMatch(/was made from another file, Node or flags/);
     expect(r.stderr).toContain('No DHCORE ENDPOINT');
+  });
+
+  it('an install under a path beyond ASCII gets its cache used too', async () => {
+    const cli = copyOfCli('pkg-josé-日本');
+    expect(said((await runToken(cli)).stderr).at(-1)).toMatch(/^saved /);
+    const r = await runToken(cli);
+    expect(r.stdout).toBe('AT\n');
+    expect(said(r.stderr)).toEqual([expect.stringMatching(/^used .*run-[0-9a-f]{8}\.cache$/)]);
   });
 
   it('runs with other flags keep a cache of their own', async () => {

@@ -225,7 +225,8 @@ function saveAll(): void {
       const data = script.createCachedData();
       const fd = fs.openSync(tmp, 'wx', 0o600);
       try {
-        for (const part of [Buffer.from(`${header}${integrityOf(data)}\n`, 'latin1'), data]) {
+        // UTF-8, as readCache compares it: the header names the file, whose path may be beyond ASCII.
+        for (const part of [Buffer.from(`${header}${integrityOf(data)}\n`, 'utf8'), data]) {
           for (let done = 0; done < part.length; ) done += fs.writeSync(fd, part, done);
         }
         // On disk before it is renamed into place: a crash must not leave a cache of zeros behind.
