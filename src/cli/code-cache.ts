@@ -213,15 +213,22 @@ function readCache(file: string, header: string): Buffer | undefined {
 
 /** At exit: the bytecode compiled by now (the functions this run used included), one atomic write each. */
 function saveAll(): void {
-  for (const { script, file, header } of pending.splice(0)) {
+  const saves = pending.splice(0);
+  // Every cache of a run goes to the one folder: checked once.
+  const dir = dirname(saves[0]!.file);
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!folderIsOurs(dir) || !pathIsSafe(dir)) {
+      debug(`not saved: ${dir} is not yours alone (owner or mode, of it or a folder above it)`);
+      return;
+    }
+  } catch (err) {
+    debug(`not saved: ${dir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    return;
+  }
+  for (const { script, file, header } of saves) {
     const tmp = `${file}.${process.pid}.tmp`;
     try {
-      const dir = dirname(file);
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      if (!folderIsOurs(dir) || !pathIsSafe(dir)) {
-        debug(`not saved: ${dir} is not yours alone (owner or mode, of it or a folder above it)`);
-        return;
-      }
       const data = script.createCachedData();
       const fd = fs.openSync(tmp, 'wx', 0o600);
       try {

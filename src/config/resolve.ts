@@ -165,18 +165,26 @@ interface Section {
   readonly profile: string;
 }
 
+/**
+ * `read()`, or the ConfigError `config_interpolation` it throws: like Python, a broken `%` in one key
+ * (`note = 100%`) only fails a read of that key. Any other error is thrown.
+ */
+function readOrBroken(read: () => string | undefined): string | ConfigError | undefined {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof ConfigError && err.code === 'config_interpolation') return err;
+    throw err;
+  }
+}
+
 /** A key of the profile's section (with [DEFAULT] inherited); an empty value counts as absent. */
 function fileEntry({ doc, profile }: Section, key: string): Entry | undefined {
   // current_environment lives in [DEFAULT] and is inherited by every section; it is not a profile key.
   if (key === CURRENT_ENVIRONMENT_KEY) return undefined;
-  try {
-    const value = doc.get(profile, key);
-    return value === undefined || value === '' ? undefined : { source: 'file', value };
-  } catch (err) {
-    if (err instanceof ConfigError && err.code === 'config_interpolation')
-      return { source: 'file', error: err };
-    throw err;
-  }
+  const value = readOrBroken(() => doc.get(profile, key));
+  if (value instanceof ConfigError) return { source: 'file', error: value };
+  return value === undefined || value === '' ? undefined : { source: 'file', value };
 }
 
 /** The auth method the merged credentials select; first match wins (docs/ARCHITECTURE.md, "Auth methods"). */
@@ -189,41 +197,6 @@ export function chooseAuthMethod(get: (key: string) => string | undefined): Auth
   return 'none';
 }
 
-/** A profile as read: the values that could be read, and why each other key could not be. */
-export interface ProfileRead {
-  values: Record<string, string>;
-  /** Keys whose `%` interpolation fails (ConfigError `config_interpolation`, naming key and line). */
-  unreadable: Map<string, ConfigError>;
-}
-
-/**
- * A profile's keys (with `[DEFAULT]` inherited, without `current_environment`), each interpolated on its
- * own: like Python, a broken `%` in one key (`note = 100%`) only fails a read of that key, not the whole
- * profile. Undefined if the file has no such section.
- */
-export function readProfile(doc: IniDocument | null, profile: string): ProfileRead | undefined {
-  if (!doc?.hasSection(profile)) return undefined;
-  const values: Record<string, string> = {};
-  const unreadable = new Map<string, ConfigError>();
-  doc.forEach(profile, (key, read) => {
-    // current_environment lives in [DEFAULT] and is inherited by every section; it is not a profile key.
-    if (key === CURRENT_ENVIRONMENT_KEY) return;
-    try {
-      // An own property even for a key named '__proto__'.
-      Object.defineProperty(values, key, {
-        value: read(),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    } catch (err) {
-      if (!(err instanceof ConfigError) || err.code !== 'config_interpolation') throw err;
-      unreadable.set(key, err);
-    }
-  });
-  return { values, unreadable };
-}
-
 /**
  * The readable values of a profile (as {@link profileValues}, `{}` without the section) as a read-only
  * object that reads a key from the document only when it is looked up; enumerating it reads them all.
@@ -233,12 +206,8 @@ export function profileView(doc: IniDocument, profile: string): Record<string, s
   const read = (key: string | symbol): string | undefined => {
     if (typeof key !== 'string' || key === CURRENT_ENVIRONMENT_KEY || key !== key.toLowerCase())
       return undefined;
-    try {
-      return doc.get(profile, key);
-    } catch (err) {
-      if (err instanceof ConfigError && err.code === 'config_interpolation') return undefined;
-      throw err;
-    }
+    const value = readOrBroken(() => doc.get(profile, key));
+    return typeof value === 'string' ? value : undefined;
   };
   const refuse = () => false;
   return new Proxy({} as Record<string, string>, {
@@ -257,9 +226,19 @@ export function profileView(doc: IniDocument, profile: string): Record<string, s
   });
 }
 
-/** The readable values of a profile (see {@link readProfile}); undefined if it has no section. */
+/**
+ * The readable values of a profile (with `[DEFAULT]` inherited, without `current_environment`; a key whose
+ * `%` interpolation fails is left out); undefined if the file has no such section.
+ */
 export function profileValues(doc: IniDocument | null, profile: string): Record<string, string> | undefined {
-  return readProfile(doc, profile)?.values;
+  if (!doc?.hasSection(profile)) return undefined;
+  const values: Record<string, string> = {};
+  doc.forEach(profile, (key, read) => {
+    if (key === CURRENT_ENVIRONMENT_KEY) return;
+    const value = readOrBroken(read);
+    if (typeof value === 'string') define(values, key, value);
+  });
+  return values;
 }
 
 function envValue(env: Env, fileKey: string): string | undefined {
