@@ -181,27 +181,29 @@ class Client implements DHCoreClient {
   // ticks less per request). Whatever throws before it is a rejection all the same, as fetch's.
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     let p: Prepared;
+    let callerSignal: AbortSignal | undefined;
     try {
       p = prepare(input, init, this.#endpoint);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    const callerSignal = p.signal;
-    const wire = this.#wire;
-    if (this.#deadlines === undefined) return this.#exchange(p, callerSignal); // no limit
-    if (wire !== undefined && !wire.refused) {
-      p.deadline = wire.call(p, p.rest?.dispatcher as Dispatcher | undefined);
-      if (wire.proven) return this.#exchange(p, callerSignal);
-      // Until a request shows that this fetch sends through the dispatcher it is given, a signal too.
-    }
-    try {
-      const timeout = this.#deadlines.signal();
-      p.timeout = timeout;
-      p.signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
+      callerSignal = p.signal;
+      this.#limit(p);
     } catch (err) {
       return Promise.reject(err);
     }
     return this.#exchange(p, callerSignal);
+  }
+
+  /** The call's time limit: at the transport once a request proved it works, else a deadline signal too. */
+  #limit(p: Prepared): void {
+    if (this.#deadlines === undefined) return; // no limit
+    const wire = this.#wire;
+    if (wire !== undefined && !wire.refused) {
+      p.deadline = wire.call(p, p.rest?.dispatcher as Dispatcher | undefined);
+      if (wire.proven) return;
+      // Until a request shows that this fetch sends through the dispatcher it is given, a signal too.
+    }
+    const timeout = this.#deadlines.signal();
+    p.timeout = timeout;
+    p.signal = p.signal ? AbortSignal.any([p.signal, timeout]) : timeout;
   }
 
   /** One request as the caller sees it: auth, redirects, and on a 401 one refresh and one retry. */
