@@ -148,7 +148,10 @@ function keyBounds(text: string, start: number): [number, number] {
   return [vs, d];
 }
 
-/** Whether the (lower-case) key of the key line at `start` begins with `prefix` (lower-case ASCII). */
+/**
+ * Whether the (lower-case) key of the key line at `start` begins with `prefix` (lower-case ASCII, with no
+ * whitespace or delimiter: so a key whose first characters match is at least that long).
+ */
 function keyStartsWith(text: string, start: number, prefix: string): boolean {
   let pos = start;
   while (pos < text.length && isWs(text.charCodeAt(pos))) pos++;
@@ -158,7 +161,7 @@ function keyStartsWith(text: string, start: number, prefix: string): boolean {
     if (c >= 0x80) return keyAt(text, start).startsWith(prefix);
     if ((c >= 0x41 && c <= 0x5a ? c + 0x20 : c) !== prefix.charCodeAt(i)) return false;
   }
-  return keyAt(text, start).length >= prefix.length;
+  return true;
 }
 
 /** The (lower-case) key of the key line starting at `start`. */
