@@ -69,6 +69,7 @@ await bundle({
 writeFileSync(join(dist, 'cli/package.json'), '{ "type": "commonjs" }\n');
 if (!existsSync(join(dist, 'cli/run.js')))
   throw new Error('dist/cli/run.js is missing: main.js loads it by name');
+inlineIntoMain(join(dist, 'cli/main.js'), ['rolldown-runtime.js', 'start.js']);
 
 await build({
   absWorkingDir: root,
@@ -142,6 +143,44 @@ async function bundle({ input, format, chunkFileNames, groups, dynamicImportInCj
       },
     },
   });
+}
+
+/**
+ * Puts the chunks every run of the CLI loads (`chunks`, in dependency order) into its entry file, and removes
+ * their files. Node finds, stats and reads each file a `require()` names (≈1 M instructions each, a fiftieth
+ * of what `dhcore token` adds to a bare Node start); rolldown has no way to put a chunk that others import
+ * into the entry chunk. Each is registered in `require.cache` under its own path before anything requires
+ * it, so the other chunks, loaded by requireChunk (src/cli/code-cache.ts, which looks there first), share
+ * the one instance; their `./` requires among themselves are served from there too.
+ */
+function inlineIntoMain(entry, chunks) {
+  const shebang = '#!/usr/bin/env node\n';
+  let main = readFileSync(entry, 'utf8');
+  if (!main.startsWith(shebang)) throw new Error(`${entry} does not start with ${shebang.trim()}`);
+  main = main.slice(shebang.length);
+  const own = (name) => `require.cache[__dirname+${JSON.stringify(`/${name}`)}].exports`;
+  const served = (code) => {
+    for (const name of chunks) code = code.replaceAll(`require(${JSON.stringify(`./${name}`)})`, own(name));
+    if (
+      /require\("\.\//.test(
+        code.replace(/Promise\.resolve\(\)\.then\(\(\)=>require\("\.\/[\w-]+\.js"\)\)/g, ''),
+      )
+    )
+      throw new Error(`${entry}: a static require of a chunk that is not inlined`);
+    return code;
+  };
+  const modules = chunks.map((name) => {
+    const file = join(dirname(entry), name);
+    const code = served(readFileSync(file, 'utf8'));
+    rmSync(file);
+    return (
+      `{const m=new module.constructor(__dirname+${JSON.stringify(`/${name}`)},module);` +
+      'm.filename=m.id;m.paths=module.paths;require.cache[m.id]=m;' +
+      `(function(exports,require,module,__filename,__dirname){${code}\n})(m.exports,require,m,m.id,__dirname);` +
+      'm.loaded=true}\n'
+    );
+  });
+  writeFileSync(entry, `${shebang}${modules.join('')}${served(main)}`);
 }
 
 /** Removes the declarations that no entry point's declarations reach (tsc emits one per module it saw). */

@@ -122,6 +122,22 @@ describe('the code cache', () => {
     () => folderRefused((dir) => chownSync(dir, 65534, 65534)),
   );
 
+  it('a folder that is a link (even to a folder of ours) is not used, nor written to', async () => {
+    const real = join(home().home, 'real-code');
+    mkdirSync(real, { mode: 0o700 });
+    const link = join(home().home, 'linked-code');
+    symlinkSync(real, link);
+    for (let i = 0; i < 2; i++) {
+      const r = await runToken(CLI, { DHCORE_CODE_CACHE: link });
+      expect(r.stdout).toBe('AT\n');
+      expect(said(r.stderr)).toEqual([
+        expect.stringMatching(/^ignored .*\/linked-code: not yours alone/),
+        expect.stringMatching(/^not saved: .*\/linked-code is not yours alone/),
+      ]);
+    }
+    expect(readdirSync(real)).toEqual([]);
+  });
+
   it('under a folder others can write to (not sticky) it is not saved; under a sticky one (like /tmp) it is', async () => {
     for (const [mode, saved] of [
       [0o777, false],

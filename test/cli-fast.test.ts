@@ -4,7 +4,7 @@
  * one CommonJS file and nothing else.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -172,14 +172,19 @@ describe('the built dhcore', () => {
     const env = { ...cleanEnv(home().home), NODE_OPTIONS: `--require ${preload}` };
     const cli = dirname(CLI);
     const chunk = (name: string) => new RegExp(`^${name}\\.js$`);
+    // The chunks every run needs are inside main.js (scripts/build.mjs), registered under their own names:
+    // there are no such files for Node to find and read.
+    const inMain = [chunk('rolldown-runtime'), chunk('start')];
+    for (const name of ['rolldown-runtime.js', 'start.js'])
+      expect(existsSync(join(cli, name)), name).toBe(false);
     for (const [args, stdout, files] of [
-      [['-e', 'p', 'token'], /^AT\n$/, ['main.js', chunk('start'), chunk('run'), chunk('rolldown-runtime')]],
+      [['-e', 'p', 'token'], /^AT\n$/, ['main.js', ...inMain, chunk('run')]],
       [
         ['-e', 'p', 'status', '--offline'],
         /^profile\s+p$/m,
-        ['main.js', chunk('start'), chunk('run'), chunk('rolldown-runtime'), chunk('status')],
+        ['main.js', ...inMain, chunk('run'), chunk('status')],
       ],
-      [['--version'], /^\d+\.\d+\.\d+\n$/, ['main.js', chunk('start')]],
+      [['--version'], /^\d+\.\d+\.\d+\n$/, ['main.js', ...inMain]],
     ] as const) {
       const r = await runCli([...args], { env });
       expect(r.stderr, args.join(' ')).toBe('');

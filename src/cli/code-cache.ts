@@ -166,13 +166,27 @@ function ownedByUs(st: import('node:fs').Stats): boolean {
   return st.uid === process.getuid!() && (st.mode & 0o022) === 0;
 }
 
-/** The cache folder, if it is a folder (not a link to one) that is ours alone. */
+/**
+ * The cache folder, if it is a folder (not a link to one) that is ours alone. Opened rather than lstat'ed: the
+ * calls readCache makes anyway, not one more for Node to compile at every start.
+ */
 function folderIsOurs(dir: string): boolean {
-  const st = fs.lstatSync(dir);
-  return st.isDirectory() && ownedByUs(st);
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'ENOTDIR') return false; // a link, or not a folder
+    throw err;
+  }
+  try {
+    return ownedByUs(fs.fstatSync(fd));
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
-function readCache(file: string, header: string): Buffer | undefined {
+function readCache(file: string, header: string): Uint8Array | undefined {
   let fd: number | undefined;
   try {
     if (!folderIsOurs(dirname(file))) {
@@ -185,19 +199,22 @@ function readCache(file: string, header: string): Buffer | undefined {
       debug(`ignored ${file}: not yours alone (owner or mode), or not a cache`);
       return undefined;
     }
-    const bytes = Buffer.allocUnsafe(st.size);
+    // Plain typed arrays and loops, no Buffer method: each one a start calls first is compiled then (this
+    // runs on every start, and Node's Buffer methods are a tenth of what it adds to a bare Node start).
+    const bytes = new Uint8Array(st.size);
     let got = 0;
     for (let n = -1; n !== 0 && got < bytes.length; got += n)
       n = fs.readSync(fd, bytes, got, bytes.length - got, got);
     const expected = Buffer.from(header, 'utf8');
-    if (got <= expected.length || !bytes.subarray(0, expected.length).equals(expected)) {
+    if (got <= expected.length || !startsWith(bytes, expected, 0)) {
       debug(`${file} was made from another file, Node or flags; a new one is saved at exit`);
       return undefined;
     }
     // V8 does not check the bytecode itself: damaged data could crash every run. Its length and a sample.
-    const eol = bytes.indexOf(0x0a, expected.length);
-    const data = bytes.subarray(eol + 1, got);
-    if (eol < 0 || bytes.toString('latin1', expected.length, eol) !== integrityOf(data)) {
+    let eol = expected.length;
+    while (eol < got && bytes[eol] !== 0x0a) eol++;
+    const data = new Uint8Array(bytes.buffer, eol + 1, Math.max(0, got - eol - 1));
+    if (eol >= got || !startsWith(bytes, Buffer.from(`${integrityOf(data)}\n`, 'utf8'), expected.length)) {
       debug(`${file} is damaged; a new one is saved at exit`);
       return undefined;
     }
@@ -209,6 +226,13 @@ function readCache(file: string, header: string): Buffer | undefined {
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+/** Does `bytes` hold `part` at `offset`? */
+function startsWith(bytes: Uint8Array, part: Uint8Array, offset: number): boolean {
+  if (offset + part.length > bytes.length) return false;
+  for (let i = 0; i < part.length; i++) if (bytes[offset + i] !== part[i]) return false;
+  return true;
 }
 
 /** At exit: the bytecode compiled by now (the functions this run used included), one atomic write each. */
