@@ -136,13 +136,65 @@ export function parseInstant(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const v = value.trim();
   if (v === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(v)) {
+  if (isEpoch(v)) {
     const n = Number(v);
     // Epoch seconds (10 digits today); treat 13-digit values as milliseconds.
     return clampInstant(n > 1e11 ? n : n * 1000);
   }
-  if (!/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(v)) return undefined;
-  const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(v);
-  const ms = Date.parse(hasZone ? v.replace(' ', 'T') : `${v.replace(' ', 'T')}Z`);
+  if (!startsLikeDateTime(v)) return undefined;
+  const ms = Date.parse(endsWithZone(v) ? v.replace(' ', 'T') : `${v.replace(' ', 'T')}Z`);
   return Number.isNaN(ms) ? undefined : clampInstant(ms);
+}
+
+// The shapes parseInstant accepts, as loops rather than regular expressions: a saved token's expiry is read
+// at every start of `dhcore token`, and V8 compiles a regular expression the first time it runs.
+
+/** ASCII digits at `v[at]`, `v[at + 1]` … `n` of them (`\d{n}`). */
+function digitsAt(v: string, at: number, n: number): boolean {
+  if (at < 0 || at + n > v.length) return false;
+  for (let i = at; i < at + n; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+/** The number of ASCII digits from `v[at]` on. */
+function digitRun(v: string, at: number): number {
+  let i = at;
+  while (digitsAt(v, i, 1)) i++;
+  return i - at;
+}
+
+/** Epoch seconds or milliseconds: `^\d+(\.\d+)?$`. */
+function isEpoch(v: string): boolean {
+  const whole = digitRun(v, 0);
+  if (whole === 0) return false;
+  if (whole === v.length) return true;
+  return v[whole] === '.' && whole + 1 + digitRun(v, whole + 1) === v.length && whole + 1 < v.length;
+}
+
+/** A date and a time to the minute: `^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}`. */
+function startsLikeDateTime(v: string): boolean {
+  return (
+    digitsAt(v, 0, 4) &&
+    v[4] === '-' &&
+    digitsAt(v, 5, 2) &&
+    v[7] === '-' &&
+    digitsAt(v, 8, 2) &&
+    (v[10] === 'T' || v[10] === ' ') &&
+    digitsAt(v, 11, 2) &&
+    v[13] === ':' &&
+    digitsAt(v, 14, 2)
+  );
+}
+
+/** A zone at the end: `(Z|[+-]\d{2}:?\d{2})$`, any case. */
+function endsWithZone(v: string): boolean {
+  const n = v.length;
+  const last = v[n - 1];
+  if (last === 'Z' || last === 'z') return true;
+  const sign = (at: number) => v[at] === '+' || v[at] === '-';
+  if (digitsAt(v, n - 4, 4) && sign(n - 5)) return true;
+  return digitsAt(v, n - 2, 2) && v[n - 3] === ':' && digitsAt(v, n - 5, 2) && sign(n - 6);
 }

@@ -20,6 +20,7 @@ import type { ResolvedConfig } from '../config/types.js';
 import { elapsed } from '../diagnostics.js';
 import { AuthError, ConfigError, DHCoreError } from '../errors.js';
 import type { Http } from '../net/http.js';
+import { withoutTrailingSlashes } from '../net/url-text.js';
 import type { ProfileChange, ProfileStore, ProfileValues } from '../store/profile-store.js';
 import { warnOnce } from '../warnings.js';
 import { formatInstant, timesAtIssuance } from './expiry.js';
@@ -75,7 +76,7 @@ const IDENTITY_KEYS = [
 /** A value as resolution compares it: trimmed, one pair of quotes removed, no trailing `/`. */
 function normalized(value: string | undefined): string | null {
   if (value === undefined) return null;
-  const v = unwrapQuoted(value.trim()).replace(/\/+$/, '');
+  const v = withoutTrailingSlashes(unwrapQuoted(value.trim()));
   return v === '' ? null : v;
 }
 

@@ -137,7 +137,7 @@ const RUNTIME = JSON.stringify([
  */
 function cacheFileOf(file: string): string | undefined {
   const setting = process.env.DHCORE_CODE_CACHE?.trim() ?? '';
-  if (/^(off|0|false|no)$/i.test(setting)) return undefined;
+  if (setting !== '' && !isAbsolute(setting) && /^(off|0|false|no)$/i.test(setting)) return undefined;
   // Ownership is how a cache is trusted: without uids (Windows) there is no cache.
   if (typeof process.getuid !== 'function') return undefined;
   const dir = isAbsolute(setting) ? setting : join(tmpdir(), `dhcore-code-cache-${process.getuid()}`);

@@ -88,8 +88,20 @@ export function isSecretKey(key: string): boolean {
   const k = key.toLowerCase();
   if (NOT_SECRET.has(k) || k.endsWith('_token_type') || k.endsWith('_endpoint') || k.endsWith('_url'))
     return false;
-  return /(token|password|passwd|secret|pat|credential|session|key)/.test(k);
+  return SECRET_WORDS.some((word) => k.includes(word));
 }
+
+/** Words that make a key's value a secret (a list, not a regular expression: no compile at every start). */
+const SECRET_WORDS: readonly string[] = [
+  'token',
+  'password',
+  'passwd',
+  'secret',
+  'pat',
+  'credential',
+  'session',
+  'key',
+];
 
 const NOT_SECRET = new Set([
   'dhcore_expires_at',

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { hasUserInfo, hostStartsAt, httpSchemeLength, withoutTrailingSlashes } from '../net/url-text.js';
 import { redactRecord, redactUrl } from '../redact.js';
 import { rememberSecret } from '../secrets.js';
 import { warnOnce } from '../warnings.js';
@@ -79,7 +80,7 @@ function unreadableError(file: string, code: string | undefined, env: Env, cause
   const { from, choose } = howToChooseAnother(file, env);
   const message =
     code === 'EISDIR'
-      ? `Config file ${file}${from} is a folder, not a file: ${choose} (for example ${file.replace(/\/+$/, '')}/.dhcore.ini).`
+      ? `Config file ${file}${from} is a folder, not a file: ${choose} (for example ${withoutTrailingSlashes(file)}/.dhcore.ini).`
       : code === 'EACCES' || code === 'EPERM'
         ? `Cannot read config file ${file}${from} (${code}): make it readable by you (as its owner: chmod 600 ${file}), or ${choose}.`
         : `Cannot read config file ${file}${from} (${code ?? 'error'}): ${choose}.`;
@@ -275,9 +276,10 @@ function validateEndpoint(
   ctx: { origin: ProfileOrigin; sections: readonly string[]; fileExists: boolean },
 ): string {
   if (raw === undefined || raw.trim() === '') throw missingEndpointError(file, profile, ctx);
-  const endpoint = raw.trim().replace(/\/+$/, '');
+  const endpoint = withoutTrailingSlashes(raw.trim());
   const key = source === 'file' ? 'dhcore_endpoint' : 'DHCORE_ENDPOINT';
-  if (!/^https?:\/\/[^\s/?#]+/i.test(endpoint)) {
+  const scheme = httpSchemeLength(endpoint);
+  if (scheme === 0 || !hostStartsAt(endpoint, scheme)) {
     throw new ConfigError(
       'config_invalid_endpoint',
       `${key} ${describeSource(source, file, profile)} is "${redactUrl(endpoint)}": it must start with http:// or https:// (for example ${suggestEndpoint(endpoint)}).`,
@@ -285,7 +287,7 @@ function validateEndpoint(
     );
   }
   // Credentials in the URL would bypass every rule about where secrets go (and fetch refuses them anyway).
-  if (/^https?:\/\/[^/?#]*@/i.test(endpoint)) {
+  if (hasUserInfo(endpoint, scheme)) {
     throw new ConfigError(
       'config_invalid_endpoint',
       `${key} ${describeSource(source, file, profile)} is "${redactUrl(endpoint)}": it must not carry a user name or password; put them in DHCORE_USER / DHCORE_PASSWORD (dhcore_user / dhcore_password) instead.`,

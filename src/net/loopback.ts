@@ -4,6 +4,8 @@
  * loopback here: Node resolves them through the system resolver, which may send them elsewhere.
  */
 
+import { isHttpsUrl } from './url-text.js';
+
 /** True for `localhost`, 127.0.0.0/8, `::1` and `::ffff:127.x.x.x` (brackets allowed). */
 export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
@@ -15,7 +17,7 @@ export function isLoopbackHost(host: string): boolean {
 /** Would a secret sent to `url` travel unencrypted over a network (plain http to a host that is not loopback)? */
 export function isInsecureTransport(url: string): boolean {
   // https is never insecure: no URL to parse (this runs on every start of `dhcore token`).
-  if (/^https:\/\//i.test(url)) return false;
+  if (isHttpsUrl(url)) return false;
   try {
     const u = new URL(url);
     return u.protocol === 'http:' && !isLoopbackHost(u.hostname);

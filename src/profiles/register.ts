@@ -8,6 +8,7 @@ import { ConfigError, DHCoreError, HttpError } from '../errors.js';
 import { type HttpOptions, httpOf } from '../net/http.js';
 import { networkError } from '../net/network-error.js';
 import { originOf } from '../net/origin.js';
+import { withoutTrailingSlashes } from '../net/url-text.js';
 import { redactUrl } from '../redact.js';
 import { editConfigFile } from '../store/config-file.js';
 import { warnOnce } from '../warnings.js';
@@ -60,7 +61,7 @@ function normaliseEndpoint(raw: string): string {
       'The endpoint was wrapped in quotes or backticks; using the value inside them. Remove them to silence this warning.',
     );
   }
-  const value = unwrapped.replace(/\/+$/, '');
+  const value = withoutTrailingSlashes(unwrapped);
   let url: URL | undefined;
   try {
     url = new URL(value);
@@ -245,7 +246,7 @@ export async function discoverProfile(
   }
   values.dhcore_endpoint = endpoint;
 
-  const issuer = (values.dhcore_issuer ? unwrapQuoted(values.dhcore_issuer) : endpoint).replace(/\/+$/, '');
+  const issuer = withoutTrailingSlashes(values.dhcore_issuer ? unwrapQuoted(values.dhcore_issuer) : endpoint);
   const discoveryUrl = `${issuer}/.well-known/openid-configuration`;
   let openid: Record<string, unknown> | undefined;
   try {
@@ -262,7 +263,7 @@ export async function discoverProfile(
     warnings.push(`no OpenID configuration (${err.message}); 'dhcore login' will need OAUTH2_TOKEN_ENDPOINT`);
   }
   if (openid) {
-    const named = typeof openid.issuer === 'string' ? openid.issuer.replace(/\/+$/, '') : undefined;
+    const named = typeof openid.issuer === 'string' ? withoutTrailingSlashes(openid.issuer) : undefined;
     if (named !== issuer) {
       throw new ConfigError(
         'config_issuer_mismatch',
@@ -296,7 +297,7 @@ export async function discoverProfile(
 /** Endpoint of an existing section, normalised for comparison. */
 function sectionEndpoint(doc: IniDocument, name: string): string | undefined {
   const raw = doc.get(name, 'dhcore_endpoint');
-  return raw ? unwrapQuoted(raw.trim()).replace(/\/+$/, '') : undefined;
+  return raw ? withoutTrailingSlashes(unwrapQuoted(raw.trim())) : undefined;
 }
 
 /**
