@@ -5,9 +5,10 @@
  * larger share there (tokens still come from the dev server as issuer). Both servers are child processes, so
  * their CPU is not counted against either side.
  *
- * Sides, in rounds of one chunk each (default 500 requests, concurrency 32), the order rotating (and reversing)
+ * Sides, in rounds of one chunk each (default 250 requests, concurrency 32), the order rotating (and reversing)
  * every round so drift on the machine (and one side's garbage, collected on the next side's time) hits all alike:
  *   - plain:  `fetch(url, { headers })` with the very Authorization header the client sends;
+ *   - plain, again: the same once more, as a control: how far two identical sides differ in this run;
  *   - client: `client.fetch('/api/auth')` with its default 30 s time limit;
  *   - client, no limit: the same with `timeoutMs: 0` (what the time limit itself costs);
  *   - client (baseline build): with BENCH_BASELINE_DIST=<another build's dist>, its client in the same rounds.
@@ -33,7 +34,7 @@ import {
 
 const N = Number(process.env.BENCH_N ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const CHUNK = Number(process.env.BENCH_CHUNK ?? 500);
+const CHUNK = Number(process.env.BENCH_CHUNK ?? 250);
 const TARGET = 0.97;
 const baselineDist = process.env.BENCH_BASELINE_DIST;
 const createBaseline = baselineDist
@@ -45,7 +46,8 @@ async function compare(title, clients, apiBase) {
   // The baseline sends the very token the client uses, as a fixed header.
   const headers = await clients.client.authHeaders();
   const url = `${apiBase}/api/auth`;
-  const sides = { plain: () => fetch(url, { headers }).then(drain) };
+  const plain = () => fetch(url, { headers }).then(drain);
+  const sides = { plain, 'plain, again': plain };
   for (const [name, c] of Object.entries(clients)) sides[name] = () => c.fetch('/api/auth').then(drain);
   const names = Object.keys(sides);
   // Warm up every side (connections, JIT) before measuring.
