@@ -77,6 +77,41 @@ describe('the code cache', () => {
     expect(readdirSync(codeDir())).toEqual([file]);
   });
 
+  it("a cache made by another command first (list-env after the install) also gets dhcore token's code, once", async () => {
+    // V8 logs every function it compiles lazily: with a cache that covers `token`, none of run.js. The flags
+    // are the same in every run here (a cache is made for one set of flags).
+    const log = join(home().home, 'v8.log');
+    const flags = ['--log-function-events', `--logfile=${log}`, '--no-logfile-per-isolate'];
+    const compiledIn = (chunk: string) => {
+      const lines = readFileSync(log, 'utf8').split('\n');
+      const ids = new Set(
+        lines
+          .filter((l) => l.startsWith('script-details,') && l.split(',')[2]?.endsWith(`/${chunk}`))
+          .map((l) => l.split(',')[1]),
+      );
+      return lines.filter((l) => l.startsWith('function,parse-function,') && ids.has(l.split(',')[2])).length;
+    };
+    const list = await runNode([...flags, CLI, 'list-env'], { env: env() });
+    expect(list.code, list.stderr).toBe(0);
+    expect(said(list.stderr)).toContainEqual(expect.stringMatching(/^saved .*\/run-[0-9a-f]{8}\.cache/));
+    const first = await runNode([...flags, CLI, 'token'], { env: env() });
+    expect(first.stdout).toBe('AT\n');
+    expect(compiledIn('run.js')).toBeGreaterThan(0); // token's own functions, compiled once more: then saved
+    expect(said(first.stderr)).toEqual([
+      expect.stringMatching(/^used .*\/run-[0-9a-f]{8}\.cache$/),
+      expect.stringMatching(/^saved .*\/run-[0-9a-f]{8}\.cache \(\d+ bytes\)$/),
+    ]);
+    for (let i = 0; i < 2; i++) {
+      const again = await runNode([...flags, CLI, 'token'], { env: env() });
+      expect(again.stdout).toBe('AT\n');
+      expect(said(again.stderr)).toEqual([expect.stringMatching(/^used .*\/run-[0-9a-f]{8}\.cache$/)]);
+      expect(compiledIn('run.js')).toBe(0);
+    }
+    // And list-env, whose code the cache kept, still compiles nothing of run.js either.
+    await runNode([...flags, CLI, 'list-env'], { env: env() });
+    expect(compiledIn('run.js')).toBe(0);
+  });
+
   it('each command caches the chunks it loads (status.js once status ran)', async () => {
     await runToken();
     const status = await runNode([CLI, 'status', '--offline'], { env: env() });
@@ -84,8 +119,18 @@ describe('the code cache', () => {
     expect(said(status.stderr)).toEqual([
       expect.stringMatching(/^used .*run-[0-9a-f]{8}\.cache$/),
       expect.stringMatching(/^none yet: .*\/status-[0-9a-f]{8}\.cache$/),
+      // run.js's cache, made by `token`, now gets status's part of run.js too.
+      expect.stringMatching(/^saved .*run-[0-9a-f]{8}\.cache/),
       expect.stringMatching(/^saved .*status-[0-9a-f]{8}\.cache/),
     ]);
+    // From then on both commands only read.
+    for (const args of [['status', '--offline'], ['token']]) {
+      const r = await runNode([CLI, ...args], { env: env() });
+      expect(
+        said(r.stderr).every((l) => l.startsWith('used ')),
+        said(r.stderr).join('; '),
+      ).toBe(true);
+    }
   });
 
   it('a cache others could write is not used, and is replaced by one of ours', async () => {

@@ -41,13 +41,41 @@ type ChunkFunction = (
   dirname: string,
 ) => void;
 
-interface Pending {
+/** A chunk compiled in this run with a cache file of its own. */
+interface Loaded {
   script: import('node:vm').Script;
   file: string;
   header: string;
+  /** The commands whose code its cache held; undefined when there was no usable cache. */
+  covers: string[] | undefined;
 }
 
-const pending: Pending[] = [];
+const loaded: Loaded[] = [];
+/** The command this run is (see {@link cacheCovers}). */
+let command: string | undefined;
+let saving = false;
+
+/**
+ * Says which command this run is (`token`, `status`, the name of any other): a cache whose chunk ran for other
+ * commands only is saved again at exit, now with this command's code too (V8 writes every function compiled
+ * by then, those read from the cache included). Without that, the first command after an install would decide
+ * for good what a cache holds, and `dhcore token` after a first `dhcore list-env` would compile its own code
+ * on every run. A cache is saved at most once per command.
+ */
+export function cacheCovers(name: string): void {
+  command = name;
+  if (loaded.some(needsSave)) saveAtExit();
+}
+
+function needsSave(chunk: Loaded): boolean {
+  return chunk.covers === undefined || (command !== undefined && !chunk.covers.includes(command));
+}
+
+function saveAtExit(): void {
+  if (saving) return;
+  saving = true;
+  process.once('exit', saveAll);
+}
 let log: Logger | undefined | null = null;
 function debug(message: string): void {
   // Created on first use: `--debug` sets DEBUG after this module was loaded.
@@ -88,18 +116,20 @@ function compile(file: string): ChunkFunction {
   const { source, identity } = readSource(file);
   const where = source.length < MIN_SOURCE_CHARS || identity === undefined ? undefined : cacheFileOf(file);
   const header = where && `${JSON.stringify(['dhcore-code-cache-2', RUNTIME, file, ...identity!])}\n`;
-  const cachedData = where && header ? readCache(where, header) : undefined;
+  const cache = where && header ? readCache(where, header) : undefined;
+  const cachedData = cache?.data;
   const script = new vm.Script(`${WRAPPER[0]}${source}${WRAPPER[1]}`, {
     filename: file,
     lineOffset: -1, // the wrapper's first line: stack traces keep the file's own line numbers
     ...(cachedData ? { cachedData } : {}),
   });
   if (where && header) {
-    if (cachedData && !script.cachedDataRejected) debug(`used ${where}`);
-    else {
-      if (cachedData) debug(`V8 refused ${where}; a new one is saved at exit`);
-      if (pending.push({ script, file: where, header }) === 1) process.once('exit', saveAll);
-    }
+    const used = cachedData !== undefined && !script.cachedDataRejected;
+    if (used) debug(`used ${where}`);
+    else if (cachedData) debug(`V8 refused ${where}; a new one is saved at exit`);
+    const chunk: Loaded = { script, file: where, header, covers: used ? cache!.covers : undefined };
+    loaded.push(chunk);
+    if (needsSave(chunk)) saveAtExit();
   }
   return script.runInThisContext() as ChunkFunction;
 }
@@ -186,7 +216,7 @@ function folderIsOurs(dir: string): boolean {
   }
 }
 
-function readCache(file: string, header: string): Uint8Array | undefined {
+function readCache(file: string, header: string): { data: Uint8Array; covers: string[] } | undefined {
   let fd: number | undefined;
   try {
     if (!folderIsOurs(dirname(file))) {
@@ -210,15 +240,20 @@ function readCache(file: string, header: string): Uint8Array | undefined {
       debug(`${file} was made from another file, Node or flags; a new one is saved at exit`);
       return undefined;
     }
-    // V8 does not check the bytecode itself: damaged data could crash every run. Its length and a sample.
+    // V8 does not check the bytecode itself: damaged data could crash every run. Its length and a sample,
+    // then the commands it covers (see cacheCovers).
     let eol = expected.length;
     while (eol < got && bytes[eol] !== 0x0a) eol++;
     const data = new Uint8Array(bytes.buffer, eol + 1, Math.max(0, got - eol - 1));
-    if (eol >= got || !startsWith(bytes, Buffer.from(`${integrityOf(data)}\n`, 'utf8'), expected.length)) {
+    const integrity = Buffer.from(integrityOf(data), 'utf8');
+    const at = expected.length + integrity.length;
+    if (eol >= got || !startsWith(bytes, integrity, expected.length) || (at < eol && bytes[at] !== 0x20)) {
       debug(`${file} is damaged; a new one is saved at exit`);
       return undefined;
     }
-    return data;
+    // Command names (ASCII, one space between them): read without a Buffer method (see above).
+    const names = at + 1 < eol ? String.fromCharCode(...bytes.subarray(at + 1, eol)).split(' ') : [];
+    return { data, covers: names };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     debug(code === 'ENOENT' ? `none yet: ${file}` : `cannot read ${file} (${code ?? 'error'})`);
@@ -237,7 +272,8 @@ function startsWith(bytes: Uint8Array, part: Uint8Array, offset: number): boolea
 
 /** At exit: the bytecode compiled by now (the functions this run used included), one atomic write each. */
 function saveAll(): void {
-  const saves = pending.splice(0);
+  const saves = loaded.filter(needsSave);
+  if (saves.length === 0) return;
   // Every cache of a run goes to the one folder: checked once.
   const dir = dirname(saves[0]!.file);
   try {
@@ -250,14 +286,19 @@ function saveAll(): void {
     debug(`not saved: ${dir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     return;
   }
-  for (const { script, file, header } of saves) {
+  for (const { script, file, header, covers } of saves) {
     const tmp = `${file}.${process.pid}.tmp`;
     try {
       const data = script.createCachedData();
+      // Names without white space (a command name never has any): one space between them.
+      const names = [...new Set([...(covers ?? []), ...(command === undefined ? [] : [command])])].filter(
+        (name) => /^\S+$/.test(name),
+      );
       const fd = fs.openSync(tmp, 'wx', 0o600);
       try {
         // UTF-8, as readCache compares it: the header names the file, whose path may be beyond ASCII.
-        for (const part of [Buffer.from(`${header}${integrityOf(data)}\n`, 'utf8'), data]) {
+        const lines = `${header}${integrityOf(data)} ${names.join(' ')}\n`;
+        for (const part of [Buffer.from(lines, 'utf8'), data]) {
           for (let done = 0; done < part.length; ) done += fs.writeSync(fd, part, done);
         }
         // On disk before it is renamed into place: a crash must not leave a cache of zeros behind.

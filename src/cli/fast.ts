@@ -73,18 +73,25 @@ export function parseFast(args: readonly string[]): FastCommand | undefined {
   return undefined;
 }
 
-/** The command to run for `args`, or `undefined`: let commander parse (see {@link parseFast}). */
-export function fastCommand(args: readonly string[]): (() => Promise<void>) | undefined {
+/**
+ * The command for `args` and how to run it, or `undefined`: let commander parse (see {@link parseFast}).
+ */
+export function fastCommand(
+  args: readonly string[],
+): { command: FastCommand['command']; run: () => Promise<void> } | undefined {
   const fast = parseFast(args);
   switch (fast?.command) {
     case 'token':
-      return async () => tokenAction(fast.opts, checkedGlobals(fast.globals));
+      return { command: 'token', run: async () => tokenAction(fast.opts, checkedGlobals(fast.globals)) };
     case 'status':
-      return async () => {
-        const globals = checkedGlobals(fast.globals);
-        // Its own chunk: `dhcore token` does not compile it.
-        const { statusAction } = await import('./commands/status.js');
-        return statusAction(fast.opts, globals);
+      return {
+        command: 'status',
+        run: async () => {
+          const globals = checkedGlobals(fast.globals);
+          // Its own chunk: `dhcore token` does not compile it.
+          const { statusAction } = await import('./commands/status.js');
+          return statusAction(fast.opts, globals);
+        },
       };
     default:
       return undefined;

@@ -4,6 +4,7 @@
  */
 import { CommanderError } from 'commander';
 import { ERROR_CODES, EXIT_CODES } from '../errors.js';
+import { cacheCovers } from './code-cache.js';
 import { exitQuietlyOnClosedPipe } from './output.js';
 import { buildProgram } from './program.js';
 import { oneLine, ownArgs, type ReportFlags, reportError, reportUsage } from './report.js';
@@ -20,6 +21,8 @@ export async function runProgram(argv: string[], flags: ReportFlags): Promise<vo
   // Commander prints help through process.stdout/stderr.
   exitQuietlyOnClosedPipe();
   const program = buildProgram();
+  // The code cache keeps each command's code (see cacheCovers).
+  program.hook('preAction', (_program, command) => cacheCovers(command.name()));
   try {
     await program.parseAsync(argv);
   } catch (err) {

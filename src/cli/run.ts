@@ -4,6 +4,7 @@
  * errors, every other command — loads the commander program (full.ts), and only then.
  */
 import { enableDebug } from '../diagnostics.js';
+import { cacheCovers } from './code-cache.js';
 import { fastCommand } from './fast.js';
 import { printWarningsPlainly, reportError, reportFlags } from './report.js';
 
@@ -13,14 +14,15 @@ async function main(argv: string[]): Promise<void> {
   // --debug turns on every dhcore diagnostic namespace (the flow of a successful run too), before anything
   // creates a logger. Lines never carry a secret.
   if (flags.debug) enableDebug();
-  const run = fastCommand(argv.slice(2));
-  if (run === undefined) {
+  const fast = fastCommand(argv.slice(2));
+  if (fast === undefined) {
     const { runProgram } = await import('./full.js');
     await runProgram(argv, flags);
     return;
   }
+  cacheCovers(fast.command);
   try {
-    await run();
+    await fast.run();
   } catch (err) {
     reportError(err, flags);
   }
