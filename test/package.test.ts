@@ -111,10 +111,21 @@ describe('the packed tarball', () => {
     ).toBe(true);
     // Node reads the package.json of the bin's folder: it says the CLI's files are CommonJS.
     const reached = new Set<string>([posix.join(posix.dirname(pkg.bin.dhcore as string), 'package.json')]);
+    // Chunks that main.js carries inside it (scripts/build.mjs, inlineIntoMain) and registers under their own
+    // names: the other chunks' require()s of them are served from there; they are no files.
+    const bin = pkg.bin.dhcore as string;
+    const binText = readFileSync(join(app, 'node_modules', pkg.name, bin), 'utf8');
+    const inMain = new Set(
+      [...binText.matchAll(/new module\.constructor\(__dirname\+"\/([\w-]+\.js)"/g)].map((m) =>
+        posix.join(posix.dirname(bin), m[1]!),
+      ),
+    );
+    expect([...inMain].map((f) => posix.basename(f)).sort()).toEqual(['rolldown-runtime.js', 'start.js']);
+    expect([...inMain].filter((f) => shipped.has(f))).toEqual([]);
     const todo = [...entries];
     while (todo.length > 0) {
       const file = todo.pop()!;
-      if (reached.has(file)) continue;
+      if (reached.has(file) || inMain.has(file)) continue;
       reached.add(file);
       const text = readFileSync(join(app, 'node_modules', pkg.name, file), 'utf8');
       // static imports/exports, dynamic import(), require() (the CLI), and type imports in declarations
