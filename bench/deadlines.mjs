@@ -19,6 +19,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { installInstantDispatcher } from './lib/instant.mjs';
 import { BUILD, DIST, fmt, median, pool, roundOrder, tempDir } from './lib/util.mjs';
 
 // Single-threaded GC: process.cpuUsage() counts every thread, and GC helper threads add noise of their own.
@@ -37,37 +38,7 @@ const { createClient } = await import(pathToFileURL(join(DIST, 'index.js')).href
 const { WireDeadlines } = await import(pathToFileURL(join(BUILD, 'client/wire-deadlines.js')).href);
 const { SharedDeadlines } = await import(pathToFileURL(join(BUILD, 'client/deadlines.js')).href);
 
-const BODY = Buffer.from('{"name":"demo"}');
-const RAW_HEADERS = [
-  Buffer.from('content-type'),
-  Buffer.from('application/json'),
-  Buffer.from('content-length'),
-  Buffer.from(String(BODY.length)),
-];
-
-/** Answers every request on the next tick, as a socket would (but with no I/O). */
-const instant = {
-  dispatch(_options, handler) {
-    process.nextTick(() => {
-      let aborted = false;
-      handler.onConnect((err) => {
-        if (aborted) return;
-        aborted = true;
-        handler.onError(err ?? new Error('aborted'));
-      });
-      if (aborted) return;
-      handler.onResponseStarted?.();
-      handler.onHeaders(200, RAW_HEADERS, () => {}, 'OK');
-      handler.onData(BODY);
-      handler.onComplete([]);
-    });
-    return true;
-  },
-};
-
-// What fetch sends to when no dispatcher is given (see src/client/wire-deadlines.ts); fetch sets it on first use.
-await fetch('data:,');
-globalThis[Symbol.for('undici.globalDispatcher.1')] = instant;
+await installInstantDispatcher();
 
 const URL_ = 'http://127.0.0.1:8080/api/auth';
 const AUTH = { authorization: 'Bearer bench-token' };
