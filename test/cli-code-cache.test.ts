@@ -112,19 +112,21 @@ describe('the code cache', () => {
     expect(compiledIn('run.js')).toBe(0);
   });
 
-  it('each command caches the chunks it loads (status.js once status ran)', async () => {
+  it('each command caches the chunks it loads (full.js once list-env ran)', async () => {
     await runToken();
-    const status = await runNode([CLI, 'status', '--offline'], { env: env() });
-    expect(status.code, status.stderr).toBe(0);
-    expect(said(status.stderr)).toEqual([
+    const list = await runNode([CLI, 'list-env'], { env: env() });
+    expect(list.code, list.stderr).toBe(0);
+    expect(said(list.stderr)).toEqual([
       expect.stringMatching(/^used .*run-[0-9a-f]{8}\.cache$/),
-      expect.stringMatching(/^none yet: .*\/status-[0-9a-f]{8}\.cache$/),
-      // run.js's cache, made by `token`, now gets status's part of run.js too.
+      expect.stringMatching(/^none yet: .*\/full-[0-9a-f]{8}\.cache$/),
+      expect.stringMatching(/^none yet: .*\/grants-[0-9a-f]{8}\.cache$/),
+      // run.js's cache, made by `token`, now gets list-env's part of run.js too.
       expect.stringMatching(/^saved .*run-[0-9a-f]{8}\.cache/),
-      expect.stringMatching(/^saved .*status-[0-9a-f]{8}\.cache/),
+      expect.stringMatching(/^saved .*full-[0-9a-f]{8}\.cache/),
+      expect.stringMatching(/^saved .*grants-[0-9a-f]{8}\.cache/),
     ]);
     // From then on both commands only read.
-    for (const args of [['status', '--offline'], ['token']]) {
+    for (const args of [['list-env'], ['token']]) {
       const r = await runNode([CLI, ...args], { env: env() });
       expect(
         said(r.stderr).every((l) => l.startsWith('used ')),
