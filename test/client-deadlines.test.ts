@@ -271,6 +271,47 @@ describe("the caller's own signal, dispatcher and fetch", () => {
     expect(await until(() => server.closed === 1)).toBe(true);
   });
 
+  it("one client's fetch through another's (globalThis.fetch set to a client's): both limits hold, nothing hangs", async () => {
+    // A program that makes third-party code authenticated: globalThis.fetch = client.fetch. A client made
+    // after that sends through it, so its call's deadline is the dispatcher the inner call is given.
+    echo.handle((_req, res) => res.writeHead(200).end('ok'));
+    const server = await serve(never);
+    const nodeFetch = globalThis.fetch;
+    try {
+      const inner = await clientFor(echo.origin);
+      globalThis.fetch = ((input: string, init?: RequestInit) => inner.fetch(input, init)) as typeof fetch;
+      const outer = await freshClient(echo.origin);
+      for (let i = 0; i < 3; i++) {
+        const started = Date.now();
+        const res = await outer.fetch('/nested');
+        expect(await res.text()).toBe('ok');
+        expect(Date.now() - started).toBeLessThan(LIMIT);
+      }
+      const hung = await freshClient(server.origin);
+      const err = await hung.fetch('/hang').catch((e: unknown) => e);
+      expect(timeoutOf(err)?.code).toBe('network_timeout');
+    } finally {
+      globalThis.fetch = nodeFetch;
+    }
+    expect(await until(() => server.closed === 1)).toBe(true);
+  });
+
+  it('a request under two call deadlines at the transport is sent, and stopped by the earlier one', async () => {
+    const { WireDeadlines } = await import('../src/client/wire-deadlines.js');
+    echo.handle((_req, res) => res.writeHead(200).end('ok'));
+    const wire = new WireDeadlines<string>(LIMIT, (s) => new Error(`out of time: ${s}`));
+    const twice = () =>
+      ({ dispatcher: wire.call('outer', wire.call('inner', undefined)) }) as unknown as RequestInit;
+    const started = Date.now();
+    const res = await fetch(`${echo.origin}/twice`, twice());
+    expect(await res.text()).toBe('ok');
+    expect(Date.now() - started).toBeLessThan(LIMIT);
+    const server = await serve(never);
+    const err = await fetch(`${server.origin}/hang`, twice()).catch((e: unknown) => e);
+    expect(String((err as Error).cause)).toMatch(/out of time: (inner|outer)/);
+    expect(await until(() => server.closed === 1)).toBe(true);
+  });
+
   it("with no limit (timeoutMs 0) the caller's dispatcher, and its other init fields, reach fetch as given", async () => {
     const seen: unknown[] = [];
     const dispatcher = { dispatch: (o: unknown, h: unknown) => globalDispatcher().dispatch(o, h) };

@@ -189,12 +189,16 @@ function onError(this: HopHandler, error: Error): unknown {
 /**
  * One request of a call: fetch's handler, with its connect, complete and error steps observed. The steps are
  * replaced on the handler itself (it already has them); wrapping the handler in another object would have to
- * forward every step undici may call, today's and tomorrow's.
+ * forward every step undici may call, today's and tomorrow's. A handler that already has a hop (the request is
+ * under two calls' deadlines: a client's fetch sent through another client, `globalThis.fetch = client.fetch`)
+ * keeps it: the new hop sees each step first and hands it on to that one.
  */
 class Hop {
   readonly #call: { reason(): Error };
   readonly #handler: FetchHandler;
   readonly #bucket: Bucket;
+  /** The hop already on the handler, which gets each step after this one; else fetch's own steps. */
+  readonly #inner: Hop | undefined;
   readonly #onConnect: FetchHandler['onConnect'];
   readonly #onComplete: FetchHandler['onComplete'];
   readonly #onError: FetchHandler['onError'];
@@ -207,10 +211,11 @@ class Hop {
     this.#call = call;
     this.#handler = handler;
     this.#bucket = bucket;
+    const h = handler as HopHandler;
+    this.#inner = h[HOP];
     this.#onConnect = handler.onConnect;
     this.#onComplete = handler.onComplete;
     this.#onError = handler.onError;
-    const h = handler as HopHandler;
     h[HOP] = this;
     h.onConnect = onConnect;
     h.onComplete = onComplete;
@@ -224,18 +229,20 @@ class Hop {
       return undefined;
     }
     this.#abort = abort;
+    if (this.#inner !== undefined) return this.#inner.connect(abort, context);
     return this.#onConnect.call(this.#handler, abort, context);
   }
 
   complete(trailers: unknown): unknown {
     this.#finish();
+    if (this.#inner !== undefined) return this.#inner.complete(trailers);
     return this.#onComplete.call(this.#handler, trailers);
   }
 
   error(error: Error): unknown {
     if (this.#failed) return undefined; // fetch was told already
     this.#finish();
-    return this.#onError.call(this.#handler, error);
+    return this.#fail(error);
   }
 
   /** Time is up: abort the request (undici then reports it through onError), or fail it now if not sent. */
@@ -248,7 +255,13 @@ class Hop {
     }
     this.#finish();
     this.#failed = true;
-    this.#onError.call(this.#handler, reason);
+    this.#fail(reason);
+  }
+
+  /** Tells fetch of the failure, through the hop under this one (which tells it only once). */
+  #fail(error: Error): unknown {
+    if (this.#inner !== undefined) return this.#inner.error(error);
+    return this.#onError.call(this.#handler, error);
   }
 
   #finish(): void {
