@@ -116,7 +116,7 @@ describe('the packed tarball', () => {
     const bin = pkg.bin.dhcore as string;
     const binText = readFileSync(join(app, 'node_modules', pkg.name, bin), 'utf8');
     const inMain = new Set(
-      [...binText.matchAll(/new module\.constructor\(__dirname\+"\/([\w-]+\.js)"/g)].map((m) =>
+      [...binText.matchAll(/new module\.constructor\(__inlinedChunk\("([\w-]+\.js)"\)/g)].map((m) =>
         posix.join(posix.dirname(bin), m[1]!),
       ),
     );
