@@ -77,9 +77,12 @@ describe('the code cache', () => {
     expect(readdirSync(codeDir())).toEqual([file]);
   });
 
-  it("a cache made by another command first (list-env after the install) also gets dhcore token's code, once", async () => {
-    // V8 logs every function it compiles lazily: with a cache that covers `token`, none of run.js. The flags
-    // are the same in every run here (a cache is made for one set of flags).
+  /**
+   * Node flags that make V8 log every function it compiles lazily, and how many of `chunk` the last run so
+   * compiled (none of run.js when the cache holds what the command runs). A cache is made for one set of flags:
+   * every run of a test gets the same ones.
+   */
+  function functionLog() {
     const log = join(home().home, 'v8.log');
     const flags = ['--log-function-events', `--logfile=${log}`, '--no-logfile-per-isolate'];
     const compiledIn = (chunk: string) => {
@@ -91,6 +94,11 @@ describe('the code cache', () => {
       );
       return lines.filter((l) => l.startsWith('function,parse-function,') && ids.has(l.split(',')[2])).length;
     };
+    return { flags, compiledIn };
+  }
+
+  it("a cache made by another command first (list-env after the install) also gets dhcore token's code, once", async () => {
+    const { flags, compiledIn } = functionLog();
     const list = await runNode([...flags, CLI, 'list-env'], { env: env() });
     expect(list.code, list.stderr).toBe(0);
     expect(said(list.stderr)).toContainEqual(expect.stringMatching(/^saved .*\/run-[0-9a-f]{8}\.cache/));
@@ -110,6 +118,32 @@ describe('the code cache', () => {
     // And list-env, whose code the cache kept, still compiles nothing of run.js either.
     await runNode([...flags, CLI, 'list-env'], { env: env() });
     expect(compiledIn('run.js')).toBe(0);
+  });
+
+  it('a first run that fails (no config yet) does not stand for its command: the next that succeeds saves', async () => {
+    const { flags, compiledIn } = functionLog();
+    const config = readFileSync(home().configFile);
+    writeFileSync(home().configFile, '');
+    const failed = await runNode([...flags, CLI, 'token'], { env: env() });
+    expect(failed.code).toBe(3);
+    expect(said(failed.stderr).at(-1)).toMatch(/^saved .*\/run-[0-9a-f]{8}\.cache/);
+    writeFileSync(home().configFile, config);
+    const first = await runNode([...flags, CLI, 'token'], { env: env() });
+    expect(first.stdout).toBe('AT\n');
+    expect(said(first.stderr).at(-1)).toMatch(/^saved .*\/run-[0-9a-f]{8}\.cache/);
+    const again = await runNode([...flags, CLI, 'token'], { env: env() });
+    expect(said(again.stderr)).toEqual([expect.stringMatching(/^used .*\/run-[0-9a-f]{8}\.cache$/)]);
+    expect(compiledIn('run.js')).toBe(0);
+    // A command that keeps failing does not save the cache again each time.
+    writeFileSync(home().configFile, '');
+    for (let i = 0; i < 2; i++) {
+      const r = await runNode([...flags, CLI, 'token'], { env: env() });
+      expect(r.code).toBe(3);
+      expect(
+        said(r.stderr).every((l) => l.startsWith('used ')),
+        said(r.stderr).join('; '),
+      ).toBe(true);
+    }
   });
 
   it('each command caches the chunks it loads (full.js once list-env ran)', async () => {

@@ -60,15 +60,18 @@ let saving = false;
  * commands only is saved again at exit, now with this command's code too (V8 writes every function compiled
  * by then, those read from the cache included). Without that, the first command after an install would decide
  * for good what a cache holds, and `dhcore token` after a first `dhcore list-env` would compile its own code
- * on every run. A cache is saved at most once per command.
+ * on every run. A cache is saved at most once per command, by a run that succeeds (exit code 0): one that
+ * failed early (no config file yet) ran little of its command's code.
  */
 export function cacheCovers(name: string): void {
   command = name;
-  if (loaded.some(needsSave)) saveAtExit();
+  if (loaded.some((chunk) => needsSave(chunk))) saveAtExit();
 }
 
-function needsSave(chunk: Loaded): boolean {
-  return chunk.covers === undefined || (command !== undefined && !chunk.covers.includes(command));
+/** Is `chunk`'s cache to be saved at exit, by a run that succeeded or not (`succeeded`)? */
+function needsSave(chunk: Loaded, succeeded = true): boolean {
+  if (chunk.covers === undefined) return true;
+  return succeeded && command !== undefined && !chunk.covers.includes(command);
 }
 
 function saveAtExit(): void {
@@ -271,8 +274,9 @@ function startsWith(bytes: Uint8Array, part: Uint8Array, offset: number): boolea
 }
 
 /** At exit: the bytecode compiled by now (the functions this run used included), one atomic write each. */
-function saveAll(): void {
-  const saves = loaded.filter(needsSave);
+function saveAll(exitCode: number): void {
+  const succeeded = exitCode === 0;
+  const saves = loaded.filter((chunk) => needsSave(chunk, succeeded));
   if (saves.length === 0) return;
   // Every cache of a run goes to the one folder: checked once.
   const dir = dirname(saves[0]!.file);
@@ -291,9 +295,8 @@ function saveAll(): void {
     try {
       const data = script.createCachedData();
       // Names without white space (a command name never has any): one space between them.
-      const names = [...new Set([...(covers ?? []), ...(command === undefined ? [] : [command])])].filter(
-        (name) => /^\S+$/.test(name),
-      );
+      const ran = succeeded && command !== undefined ? [command] : [];
+      const names = [...new Set([...(covers ?? []), ...ran])].filter((name) => /^\S+$/.test(name));
       const fd = fs.openSync(tmp, 'wx', 0o600);
       try {
         // UTF-8, as readCache compares it: the header names the file, whose path may be beyond ASCII.
