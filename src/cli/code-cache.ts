@@ -247,13 +247,16 @@ function readCache(file: string, header: string): { data: Uint8Array; covers: st
     // then the commands it covers (see cacheCovers).
     let eol = expected.length;
     while (eol < got && bytes[eol] !== 0x0a) eol++;
-    const data = new Uint8Array(bytes.buffer, eol + 1, Math.max(0, got - eol - 1));
-    const integrity = Buffer.from(integrityOf(data), 'utf8');
-    const at = expected.length + integrity.length;
-    if (eol >= got || !startsWith(bytes, integrity, expected.length) || (at < eol && bytes[at] !== 0x20)) {
+    const damaged = () => {
       debug(`${file} is damaged; a new one is saved at exit`);
       return undefined;
-    }
+    };
+    if (eol >= got) return damaged();
+    const data = new Uint8Array(bytes.buffer, eol + 1, got - eol - 1);
+    const integrity = Buffer.from(integrityOf(data), 'utf8');
+    const at = expected.length + integrity.length;
+    // The line holds the integrity (it cannot reach past the line: it has no newline), then a space or nothing.
+    if (!startsWith(bytes, integrity, expected.length) || (at < eol && bytes[at] !== 0x20)) return damaged();
     // Command names (ASCII, one space between them): read without a Buffer method (see above).
     const names = at + 1 < eol ? String.fromCharCode(...bytes.subarray(at + 1, eol)).split(' ') : [];
     return { data, covers: names };
