@@ -15,7 +15,7 @@
  * The throughput ratio client/plain is the median of the rounds' ratios (the ratio of total wall times is
  * shown too); target ≥ 0.97 against both servers. 40 000 requests per side by default: with 10 000, the two
  * identical sides came out up to 5 % apart on a 2-core machine, more than what is measured; with 40 000,
- * within 1–3 %. bench/client-instructions.mjs counts the client's cost per request deterministically.
+ * mostly within 1 % (once 5 % in this stop's runs). bench/client-instructions.mjs counts the client's cost per request deterministically.
  *
  *   BENCH_N=40000 BENCH_CONCURRENCY=32 BENCH_CHUNK=1000 node bench/overhead.mjs
  */

@@ -160,8 +160,8 @@ function inlineIntoMain(entry, chunks) {
   if (!main.startsWith(shebang)) throw new Error(`${entry} does not start with ${shebang.trim()}`);
   main = main.slice(shebang.length);
   // The path requireChunk looks a chunk up by (path.join, so that it is the same string on Windows too).
-  const at = '__inlinedChunk';
-  const pathOf = (name) => `${at}(${JSON.stringify(name)})`;
+  const helper = '__inlinedChunk';
+  const pathOf = (name) => `${helper}(${JSON.stringify(name)})`;
   const own = (name) => `require.cache[${pathOf(name)}].exports`;
   const relativeRequire = /require\(\s*['"`]\.\.?\//;
   const served = (code, what, allowed = []) => {
@@ -185,8 +185,8 @@ function inlineIntoMain(entry, chunks) {
   });
   // main.js's fallback for the sources (never taken in the build) may name run.js.
   const fallback = /Promise\.resolve\(\)\.then\(\(\)=>require\("\.\/run\.js"\)\)/;
-  const helper = `const ${at}=(n)=>process.getBuiltinModule("node:path").join(__dirname,n);\n`;
-  writeFileSync(entry, `${shebang}${helper}${modules.join('')}${served(main, entry, [fallback])}`);
+  const helperCode = `const ${helper}=(n)=>process.getBuiltinModule("node:path").join(__dirname,n);\n`;
+  writeFileSync(entry, `${shebang}${helperCode}${modules.join('')}${served(main, entry, [fallback])}`);
 }
 
 /** Removes the declarations that no entry point's declarations reach (tsc emits one per module it saw). */

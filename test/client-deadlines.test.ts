@@ -271,7 +271,7 @@ describe("the caller's own signal, dispatcher and fetch", () => {
     expect(await until(() => server.closed === 1)).toBe(true);
   });
 
-  it("one client's fetch through another's (globalThis.fetch set to a client's): both limits hold, nothing hangs", async () => {
+  it("one client's fetch through another's (globalThis.fetch set to a client's): answered, and limited, nothing hangs", async () => {
     // A program that makes third-party code authenticated: globalThis.fetch = client.fetch. A client made
     // after that sends through it, so its call's deadline is the dispatcher the inner call is given.
     echo.handle((_req, res) => res.writeHead(200).end('ok'));
@@ -296,7 +296,7 @@ describe("the caller's own signal, dispatcher and fetch", () => {
     expect(await until(() => server.closed === 1)).toBe(true);
   });
 
-  it('a request under two call deadlines at the transport is sent, and stopped by the earlier one', async () => {
+  it('a request under two call deadlines at the transport is sent, and stopped when out of time', async () => {
     const { WireDeadlines } = await import('../src/client/wire-deadlines.js');
     echo.handle((_req, res) => res.writeHead(200).end('ok'));
     const wire = new WireDeadlines<string>(LIMIT, (s) => new Error(`out of time: ${s}`));

@@ -46,7 +46,6 @@ const URL_PIECES = [
   '\ufeff',
   '\u212a', // Kelvin sign (k under Unicode case folding)
   '\u017f', // long s (S under Unicode case folding)
-  'ſ',
   '.',
 ];
 const INSTANT_PIECES = [

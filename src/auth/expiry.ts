@@ -171,7 +171,8 @@ function isEpoch(v: string): boolean {
   const whole = digitRun(v, 0);
   if (whole === 0) return false;
   if (whole === v.length) return true;
-  return v[whole] === '.' && whole + 1 + digitRun(v, whole + 1) === v.length && whole + 1 < v.length;
+  const fraction = digitRun(v, whole + 1);
+  return v[whole] === '.' && fraction > 0 && whole + 1 + fraction === v.length;
 }
 
 /** A date and a time to the minute: `^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}`. */

@@ -293,12 +293,13 @@ function saveAll(exitCode: number): void {
     debug(`not saved: ${dir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     return;
   }
+  // This run's command, if it succeeded, joins the names a cache holds.
+  const ran = succeeded && command !== undefined ? [command] : [];
   for (const { script, file, header, covers } of saves) {
     const tmp = `${file}.${process.pid}.tmp`;
     try {
       const data = script.createCachedData();
       // Names without white space (a command name never has any): one space between them.
-      const ran = succeeded && command !== undefined ? [command] : [];
       const names = [...new Set([...(covers ?? []), ...ran])].filter((name) => /^\S+$/.test(name));
       const fd = fs.openSync(tmp, 'wx', 0o600);
       try {

@@ -88,7 +88,8 @@ export function fastCommand(
         command: 'status',
         run: async () => {
           const globals = checkedGlobals(fast.globals);
-          // Its own chunk: `dhcore token` does not compile it.
+          // Loaded when run: the library's build keeps it out of what every start loads (in the CLI's it is
+          // part of run.js, and its functions are compiled only when status runs).
           const { statusAction } = await import('./commands/status.js');
           return statusAction(fast.opts, globals);
         },
