@@ -186,6 +186,30 @@ describe('the default time limit', () => {
     expect(await until(() => server.requested === 40 && server.closed === 40)).toBe(true);
   });
 
+  it('answered and hung requests of one window: each answer is read whole, each hung one times out', async () => {
+    // Requests that end leave their window's list while others of it are still on the wire; every one left
+    // must still be stopped when the window's time is up.
+    const client = await clientFor(echo.origin);
+    echo.handle((rec, res) => {
+      if (rec.path.startsWith('/hang/')) return; // never answered
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(rec.path);
+    });
+    const paths = Array.from({ length: 30 }, (_, i) => (i % 3 === 1 ? `/ok/${i}` : `/hang/${i}`));
+    const results = await Promise.all(
+      paths.map((path) =>
+        client.fetch(path).then(
+          (res) => res.text(),
+          (e: unknown) => e,
+        ),
+      ),
+    );
+    results.forEach((result, i) => {
+      if (paths[i]!.startsWith('/ok/')) expect(result).toBe(paths[i]);
+      else expect(result).toMatchObject({ code: 'network_timeout' });
+    });
+  });
+
   it('a redirect hop that hangs is within the same limit', async () => {
     const server = await serve(never);
     const client = await clientFor(echo.origin);

@@ -14,7 +14,16 @@ import { networkError } from '../net/network-error.js';
 import { CROSS_ORIGIN_STRIPPED, describeUrl, originOf, REDIRECT_STATUSES } from '../net/origin.js';
 import { redactUrl } from '../redact.js';
 import { SharedDeadlines } from './deadlines.js';
-import { BODY_HEADERS, hopInit, type Prepared, prepare, withAuthorization, without } from './request.js';
+import {
+  BODY_HEADERS,
+  type BodyInit,
+  type HeadersInit,
+  hopInit,
+  type Prepared,
+  prepare,
+  withAuthorization,
+  without,
+} from './request.js';
 import { type Dispatcher, WireDeadlines } from './wire-deadlines.js';
 
 export type { Logger } from '../diagnostics.js';
@@ -111,6 +120,13 @@ export async function clientWith(
   return client;
 }
 
+/** The answer to a call's request after its redirects: which hop answered, and whether it carried our credentials. */
+interface Sent {
+  response: Response;
+  authSent: boolean;
+  url: string;
+}
+
 class Client implements DHCoreClient {
   readonly #session: Session;
   /** Is the Authorization value a refreshable token (refresh once on a 401)? */
@@ -125,7 +141,7 @@ class Client implements DHCoreClient {
   readonly #deadlines: SharedDeadlines | undefined;
   readonly #log: Logger | undefined;
   readonly #maxRedirects: number;
-  /** A token the API rejected right after it was obtained by a refresh (see #exchange). */
+  /** A token the API rejected right after it was obtained by a refresh (see #answered). */
   #rejectedFresh: string | undefined;
   /** The last token's header value, built once: a new ≈1 KB string per request is copied again by fetch. */
   #bearerToken: string | undefined;
@@ -206,7 +222,11 @@ class Client implements DHCoreClient {
     p.signal = p.signal ? AbortSignal.any([p.signal, timeout]) : timeout;
   }
 
-  /** One request as the caller sees it: auth, redirects, and on a 401 one refresh and one retry. */
+  /**
+   * One request as the caller sees it. The common case (no redirect, no 401) is this one small async function
+   * awaiting fetch itself: every further async layer, and every local it keeps, is held by each request until
+   * its answer comes. Redirects and the 401 retry continue in {@link #answered}.
+   */
   async #exchange(p: Prepared, callerSignal: AbortSignal | undefined): Promise<Response> {
     const started = this.#log ? performance.now() : 0;
     try {
@@ -220,38 +240,76 @@ class Client implements DHCoreClient {
         const bearer = token ?? ready;
         auth = bearer !== undefined ? this.#bearer(bearer) : await session.authorization();
       }
-      let sent = await this.#send(p, auth);
-      if (sent.response.status === 401 && sent.authSent && token !== undefined) {
-        // The API rejected this token right after a refresh already: refreshing again would only cost a token
-        // request per call (an API that rejects every token). At most one refresh per token.
-        if (token === this.#rejectedFresh) {
-          this.#log?.(
-            `${p.method} ${describeUrl(sent.url)} → 401 again for a token just refreshed; not refreshing`,
-          );
-          return sent.response;
-        }
-        if (!p.replayable) {
-          this.#log?.(
-            `${p.method} ${describeUrl(sent.url)} → 401; body is a stream, not retried (token refreshed for the next request)`,
-          );
-          await this.#session.refresh({ rejectedToken: token }).catch((err: unknown) => {
-            this.#log?.(`refresh after 401 failed: ${err instanceof DHCoreError ? err.code : 'error'}`);
-          });
-          return sent.response;
-        }
-        await sent.response.body?.cancel().catch(() => {});
-        this.#log?.(`${p.method} ${describeUrl(sent.url)} → 401; refreshing the token and retrying once`);
-        token = await this.#session.refresh({ rejectedToken: token });
-        sent = await this.#send(p, this.#bearer(token));
-        if (sent.response.status === 401 && sent.authSent) this.#rejectedFresh = token;
+      // Credentials go to the endpoint's origin only.
+      const home = p.relative || originOf(p.url) === this.#origin;
+      const response = await this.#hop(p, p.url, p.method, p.headers, p.body, home ? auth : undefined);
+      this.#checkBypass(p, p.url);
+      if ((p.redirect === 'follow' && REDIRECT_STATUSES.has(response.status)) || response.status === 401) {
+        return await this.#answered(p, response, home, auth, token, started);
       }
       if (this.#log) {
-        this.#log(`${p.method} ${describeUrl(sent.url)} → ${sent.response.status} (${elapsed(started)})`);
+        this.#log(`${p.method} ${describeUrl(p.url)} → ${response.status} (${elapsed(started)})`);
       }
-      return sent.response;
+      return response;
     } catch (err) {
       throw this.#transportError(err, p, callerSignal);
     }
+  }
+
+  /**
+   * The rest of a call whose first answer is a redirect or a 401: redirects followed, and on a 401 to a
+   * refreshable `token` one refresh and one retry.
+   */
+  async #answered(
+    p: Prepared,
+    first: Response,
+    home: boolean,
+    auth: string | undefined,
+    token: string | undefined,
+    started: number,
+  ): Promise<Response> {
+    let sent = await this.#follow(
+      p,
+      { response: first, authSent: home && auth !== undefined, url: p.url },
+      auth,
+      home,
+    );
+    if (sent.response.status === 401 && sent.authSent && token !== undefined) {
+      // The API rejected this token right after a refresh already: refreshing again would only cost a token
+      // request per call (an API that rejects every token). At most one refresh per token.
+      if (token === this.#rejectedFresh) {
+        this.#log?.(
+          `${p.method} ${describeUrl(sent.url)} → 401 again for a token just refreshed; not refreshing`,
+        );
+        return sent.response;
+      }
+      if (!p.replayable) {
+        this.#log?.(
+          `${p.method} ${describeUrl(sent.url)} → 401; body is a stream, not retried (token refreshed for the next request)`,
+        );
+        await this.#session.refresh({ rejectedToken: token }).catch((err: unknown) => {
+          this.#log?.(`refresh after 401 failed: ${err instanceof DHCoreError ? err.code : 'error'}`);
+        });
+        return sent.response;
+      }
+      await sent.response.body?.cancel().catch(() => {});
+      this.#log?.(`${p.method} ${describeUrl(sent.url)} → 401; refreshing the token and retrying once`);
+      token = await this.#session.refresh({ rejectedToken: token });
+      auth = this.#bearer(token);
+      const response = await this.#hop(p, p.url, p.method, p.headers, p.body, home ? auth : undefined);
+      this.#checkBypass(p, p.url);
+      sent = await this.#follow(
+        p,
+        { response, authSent: home && auth !== undefined, url: p.url },
+        auth,
+        home,
+      );
+      if (sent.response.status === 401 && sent.authSent) this.#rejectedFresh = token;
+    }
+    if (this.#log) {
+      this.#log(`${p.method} ${describeUrl(sent.url)} → ${sent.response.status} (${elapsed(started)})`);
+    }
+    return sent.response;
   }
 
   #bearer(token: string): string {
@@ -273,29 +331,36 @@ class Client implements DHCoreClient {
     );
   }
 
-  /** Send `p` with `auth` on hops to the endpoint's origin, following redirects by hand (credentials stay home). */
-  async #send(
+  /** One hop of `p`: fetch with the hop's init. Not async: the caller awaits fetch's own promise. */
+  #hop(
     p: Prepared,
-    auth: string | undefined,
-  ): Promise<{ response: Response; authSent: boolean; url: string }> {
-    let url = p.url;
+    url: string,
+    method: string,
+    headers: HeadersInit | undefined,
+    body: BodyInit | null | undefined,
+    authorization: string | undefined,
+  ): Promise<Response> {
+    p.deadline?.hopSent();
+    return this.#fetch(url, hopInit(p, method, withAuthorization(headers, authorization), body, p.deadline));
+  }
+
+  /**
+   * After a hop's answer: an http(s) answer whose request never went through the call's dispatcher comes from
+   * a fetch that ignores `dispatcher`; from then on the limit is kept by signals.
+   */
+  #checkBypass(p: Prepared, url: string): void {
+    if (p.deadline?.bypassed && /^https?:/i.test(url)) this.#wire!.refused = true;
+  }
+
+  /** Follows the redirect `sent` answered with, by hand: `auth` goes on hops to the endpoint's origin only. */
+  async #follow(p: Prepared, sent: Sent, auth: string | undefined, home: boolean): Promise<Sent> {
+    let { response, url } = sent;
     let method = p.method;
     let body = p.body;
     let headers = p.headers;
+    let authorization = sent.authSent ? auth : undefined;
     // Once a hop has left the endpoint's origin, nothing of ours is sent again, even if a redirect comes back.
-    let home = p.relative || originOf(url) === this.#origin;
     for (let hop = 0; ; hop++) {
-      const authorization = home ? auth : undefined;
-      const deadline = p.deadline;
-      const init = hopInit(p, method, withAuthorization(headers, authorization), body, deadline);
-      let response: Response;
-      if (deadline === undefined) response = await this.#fetch(url, init);
-      else {
-        const dispatched = deadline.dispatched;
-        response = await this.#fetch(url, init);
-        // An http(s) answer whose request never went through the dispatcher: this fetch ignores `dispatcher`.
-        if (deadline.dispatched === dispatched && /^https?:/i.test(url)) this.#wire!.refused = true;
-      }
       if (p.redirect !== 'follow' || !REDIRECT_STATUSES.has(response.status)) {
         return { response, authSent: authorization !== undefined, url };
       }
@@ -341,6 +406,9 @@ class Client implements DHCoreClient {
         `${method} ${describeUrl(url)} → ${status}, following to ${describeUrl(next.href)}${leaving ? ' (other origin: no credentials)' : ''}`,
       );
       url = next.href;
+      authorization = home ? auth : undefined;
+      response = await this.#hop(p, url, method, headers, body, authorization);
+      this.#checkBypass(p, url);
     }
   }
 

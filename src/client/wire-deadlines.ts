@@ -30,11 +30,43 @@ interface FetchHandler {
   onError(error: Error): unknown;
 }
 
-interface Bucket {
+/**
+ * Calls that started within one window, and the requests of theirs that are on the wire (or waiting for a
+ * connection). The requests are a list threaded through the hops themselves, not a `Set`: adding and removing
+ * one is then a few stores, with no hash table to grow, shrink and keep alive for the bucket's 30 s.
+ */
+class Bucket {
   /** Set by the bucket's timer: its calls are out of time. */
-  expired: boolean;
-  /** Requests of the bucket's calls that are on the wire (or waiting for a connection). */
-  readonly hops: Set<Hop>;
+  expired = false;
+  #first: Hop | undefined;
+
+  add(hop: Hop): void {
+    const first = this.#first;
+    hop.next = first;
+    if (first !== undefined) first.prev = hop;
+    this.#first = hop;
+  }
+
+  /** Takes `hop` off the list (a hop not on it is left as it is). */
+  remove(hop: Hop): void {
+    const { prev, next } = hop;
+    if (prev !== undefined) prev.next = next;
+    else if (this.#first === hop) this.#first = next;
+    else return;
+    if (next !== undefined) next.prev = prev;
+    hop.prev = undefined;
+    hop.next = undefined;
+  }
+
+  /** Time is up: aborts every request still on the wire. */
+  expire(): void {
+    this.expired = true;
+    // Taken off the list first: aborting one request may end others (a hop under another's), which then leave.
+    const hops: Hop[] = [];
+    for (let hop = this.#first; hop !== undefined; hop = hop.next) hops.push(hop);
+    this.#first = undefined;
+    for (const hop of hops) hop.expire();
+  }
 }
 
 /**
@@ -79,7 +111,7 @@ export class WireDeadlines<S> {
     const now = performance.now();
     let bucket = this.#bucket;
     if (bucket === undefined || now >= this.#closesAt) {
-      bucket = { expired: false, hops: new Set() };
+      bucket = new Bucket();
       this.#bucket = bucket;
       this.#closesAt = now + this.#windowMs;
       // unref: a deadline alone must not keep the process alive (a pending request's socket does).
@@ -95,10 +127,7 @@ export class WireDeadlines<S> {
 }
 
 function expire(bucket: Bucket): void {
-  bucket.expired = true;
-  // A hop that ends while being aborted leaves the set; iterating a Set that shrinks is safe.
-  for (const hop of bucket.hops) hop.expire();
-  bucket.hops.clear();
+  bucket.expire();
 }
 
 function globalDispatcher(): Dispatcher {
@@ -116,13 +145,25 @@ export class CallDeadline<S> implements Dispatcher {
   readonly #next: Dispatcher | undefined;
   #reason: Error | undefined;
   /** Requests fetch sent through this call (a fetch that ignores `dispatcher` sends none). */
-  dispatched = 0;
+  #dispatched = 0;
+  /** {@link #dispatched} when the call's latest hop was handed to fetch. */
+  #dispatchedBefore = 0;
 
   constructor(owner: WireDeadlines<S>, bucket: Bucket, subject: S, next: Dispatcher | undefined) {
     this.#owner = owner;
     this.#bucket = bucket;
     this.#subject = subject;
     this.#next = next;
+  }
+
+  /** A hop of the call is handed to fetch now. */
+  hopSent(): void {
+    this.#dispatchedBefore = this.#dispatched;
+  }
+
+  /** Did the answer to the latest hop come without its request going through this dispatcher? */
+  get bypassed(): boolean {
+    return this.#dispatched === this.#dispatchedBefore;
   }
 
   /** Did the limit stop a request of this call? */
@@ -141,7 +182,7 @@ export class CallDeadline<S> implements Dispatcher {
   }
 
   dispatch(options: unknown, handler: unknown): boolean {
-    this.dispatched++;
+    this.#dispatched++;
     const target = this.#next ?? globalDispatcher();
     const h = handler as FetchHandler;
     if (
@@ -160,7 +201,7 @@ export class CallDeadline<S> implements Dispatcher {
       hop.expire();
       return true;
     }
-    this.#bucket.hops.add(hop);
+    this.#bucket.add(hop);
     return target.dispatch(options, handler);
   }
 }
@@ -202,6 +243,9 @@ class Hop {
   readonly #onConnect: FetchHandler['onConnect'];
   readonly #onComplete: FetchHandler['onComplete'];
   readonly #onError: FetchHandler['onError'];
+  /** Neighbours in the bucket's list of requests on the wire. */
+  prev: Hop | undefined;
+  next: Hop | undefined;
   #abort: Abort | undefined;
   #done = false;
   /** Did this hop tell fetch of the failure itself (before undici had the request)? */
@@ -266,6 +310,6 @@ class Hop {
 
   #finish(): void {
     this.#done = true;
-    this.#bucket.hops.delete(this);
+    if (!this.#bucket.expired) this.#bucket.remove(this);
   }
 }
