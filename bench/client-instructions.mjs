@@ -12,6 +12,11 @@
  * After a warm-up of W requests (JIT), a run of N1 and one of N2 requests; per request = the difference of the
  * two counts / (N2 − N1), so start-up and warm-up cancel out. The ratio plain/side is the throughput ratio of a
  * process whose CPU is the bottleneck (the minimal server of bench/overhead.mjs). Target: ≥ 0.97.
+ * A count repeats exactly for one build on one machine, but where the garbage collector's larger pauses fall
+ * inside N2 − N1 moves a side's figure by a few percent (seen on one machine: plain 570.0 K and the client
+ * 540.3 K with the default 2000 requests, 509.6 K and 509.8 K with 8000): differences under ≈1 % are not
+ * findings. Without sockets it also misses what the client costs undici's own connection code; over real
+ * sockets, bench/overhead.mjs is the measure.
  *
  *   BENCH_WARM=4000 BENCH_N1=1000 BENCH_N2=3000 node bench/client-instructions.mjs   # needs valgrind
  */
