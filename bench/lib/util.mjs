@@ -89,6 +89,29 @@ export function percentile(values, p) {
 
 export const median = (values) => percentile(values, 50);
 
+/**
+ * A 95 % interval for the median of `values` (per-round ratios): the 2.5th and 97.5th percentiles of the
+ * medians of 2000 resamples drawn with replacement. Seeded, so the same rounds always give the same interval.
+ * It says how far this run's noise alone could move the median, which a point figure hides.
+ */
+export function medianInterval(values, resamples = 2000) {
+  let seed = 0x9e3779b9;
+  // mulberry32: a small seeded generator; Math.random() cannot be seeded.
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const medians = [];
+  const sample = new Array(values.length);
+  for (let i = 0; i < resamples; i++) {
+    for (let j = 0; j < values.length; j++) sample[j] = values[Math.floor(random() * values.length)];
+    medians.push(median(sample));
+  }
+  return { low: percentile(medians, 2.5), high: percentile(medians, 97.5) };
+}
+
 export const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
 
 /** Read the body and fail on a non-2xx status, so a benchmark never counts errors as throughput. */
