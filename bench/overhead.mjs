@@ -17,7 +17,8 @@
  * rounds: on a 2-core machine one round's ratio scatters by 8–13 % (GC pauses, the server and the client
  * taking turns on the cores), so 40 rounds pin the median only to about ±1.5 %, and "plain, again" (identical
  * to plain) reads anywhere from 0.98 to 1.04. A verdict whose interval spans the target says so. More rounds
- * (BENCH_N) narrow the interval as 1/√rounds.
+ * (BENCH_N) do not always narrow it as 1/√rounds would: on another machine, with no CPU stolen, 160 rounds
+ * gave about ±2 % against the minimal server and 640 rounds still about ±1.5 %.
  *
  *   BENCH_N=40000 BENCH_CONCURRENCY=32 BENCH_CHUNK=1000 node bench/overhead.mjs
  */
